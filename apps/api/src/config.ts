@@ -1,0 +1,27 @@
+import { envInt, loadConfig, sharedEnv } from '@sluice/core';
+import { z } from 'zod';
+
+/** The API's environment. Every variable is documented in the README's configuration table. */
+export const apiEnvSchema = z.object({
+  ...sharedEnv,
+  PORT: envInt(8080, 0, 65_535),
+  /** Largest accepted request body. Default 2 MiB. */
+  MAX_BODY_BYTES: envInt(2 * 1024 * 1024, 1024),
+  /** Attempts per request, first call included. Default 5. */
+  MAX_ATTEMPTS: envInt(5, 1, 50),
+  /** Retention of finished request records. Default 86400 (24 h). */
+  RESULT_TTL_SECONDS: envInt(86_400, 60),
+  /** Longest life of an unfinished record (safety net). Default 604800 (7 days). */
+  OPEN_REQUEST_TTL_SECONDS: envInt(604_800, 3_600),
+  /** How long an Idempotency-Key is remembered. Default 86400 (24 h). */
+  IDEMPOTENCY_TTL_SECONDS: envInt(86_400, 60),
+  /** Longest `?wait=` a poll may ask for. Default 30. */
+  MAX_WAIT_SECONDS: envInt(30, 0, 300),
+  /** How long SIGTERM waits for in-flight HTTP requests. Default 10000. */
+  SHUTDOWN_TIMEOUT_MS: envInt(10_000, 0),
+});
+
+export type ApiConfig = z.infer<typeof apiEnvSchema>;
+
+export const loadApiConfig = (env: NodeJS.ProcessEnv = process.env): ApiConfig =>
+  loadConfig(apiEnvSchema, env);

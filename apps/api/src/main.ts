@@ -1,0 +1,38 @@
+import { ConfigError, createLogger } from '@sluice/core';
+import { loadApiConfig } from './config.js';
+import { startApi } from './server.js';
+
+/** The API process: parse config, listen, drain on SIGTERM/SIGINT. */
+async function main() {
+  let config: ReturnType<typeof loadApiConfig>;
+  try {
+    config = loadApiConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sluice api: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const log = createLogger('api', config.LOG_LEVEL);
+  if (!config.ADMIN_TOKEN) log.warn('ADMIN_TOKEN is unset: the admin API is disabled');
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  const api = await startApi(config, log);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'shutting down');
+      api.close().then(
+        () => process.exit(0),
+        (err) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`sluice api: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

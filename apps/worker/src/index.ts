@@ -1,0 +1,2 @@
+export { loadWorkerConfig, type WorkerConfig, workerEnvSchema } from './config.js';
+export { startWorker, type WorkerHandle } from './server.js';

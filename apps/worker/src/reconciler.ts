@@ -1,0 +1,120 @@
+import {
+  type CompletionJobData,
+  completionJobOptions,
+  jobPriority,
+  type Logger,
+  type RedisKeys,
+  type RequestStore,
+  TERMINAL_STATUSES,
+} from '@sluice/core';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { WorkerMetrics } from './metrics.js';
+
+export interface ReconcilerDeps {
+  redis: Redis;
+  keys: RedisKeys;
+  queue: Queue<CompletionJobData>;
+  requests: RequestStore;
+  metrics: WorkerMetrics;
+  log: Logger;
+  maxAttempts: number;
+  /** How often to sweep, ms. */
+  intervalMs: number;
+  /** Only requests older than this are examined (younger ones may be mid-submit), ms. */
+  minAgeMs: number;
+}
+
+const PAGE = 500;
+
+/**
+ * The safety net behind "every accepted request ends in exactly one terminal state": it walks the
+ * index of unfinished requests and repairs those whose job is gone (the API died between storing and
+ * enqueueing: re-enqueue) or failed outside the processor (stalled too often: mark failed). One
+ * replica sweeps at a time, holding a lease in Redis.
+ */
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.sweep()
+        .then(() => undefined)
+        .catch((err) => this.deps.log.warn({ err: String(err) }, 'reconcile sweep failed'))
+        .finally(() => {
+          this.running = undefined;
+        });
+    }, this.deps.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass; returns the number of repaired requests. */
+  async sweep(now = Date.now()): Promise<number> {
+    const { redis, keys, queue, requests, log, metrics } = this.deps;
+    const lease = await redis.set(
+      keys.reconcilerLease(),
+      String(process.pid),
+      'PX',
+      this.deps.intervalMs,
+      'NX',
+    );
+    if (lease !== 'OK') return 0;
+    let repaired = 0;
+    let offset = 0;
+    for (;;) {
+      const ids = await redis.zrangebyscore(
+        keys.openRequests(),
+        0,
+        now - this.deps.minAgeMs,
+        'LIMIT',
+        offset,
+        PAGE,
+      );
+      if (ids.length === 0) break;
+      offset += ids.length;
+      for (const id of ids) {
+        const record = await requests.get(id);
+        if (!record || TERMINAL_STATUSES.includes(record.status)) {
+          await requests.forgetOpen(id);
+          offset--;
+          continue;
+        }
+        const state = await queue.getJobState(id);
+        if (state === 'unknown') {
+          await queue.add(
+            'completion',
+            { requestId: id, tenantId: record.tenantId },
+            completionJobOptions(id, jobPriority(record.tier, record.priority, record.attempts), {
+              maxAttempts: this.deps.maxAttempts,
+            }),
+          );
+          log.warn({ requestId: id }, 'reconciler re-enqueued a request whose job was missing');
+          metrics.reconciled.inc({ action: 'reenqueued' });
+          repaired++;
+        } else if (state === 'failed' || state === 'completed') {
+          const job = await queue.getJob(id);
+          const done = await requests.fail(id, {
+            code: 'worker_lost',
+            message: `The job ended without a result (${job?.failedReason ?? state}).`,
+          });
+          if (done === 'ok') {
+            offset--;
+            log.warn({ requestId: id, state }, 'reconciler failed a request whose job had ended');
+            metrics.reconciled.inc({ action: 'failed' });
+            repaired++;
+          }
+        }
+      }
+    }
+    return repaired;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Every Redis key and queue name Sluice uses, built in one place.
+ * `prefix` isolates deployments (and tests) sharing one Redis.
+ */
+export function redisKeys(prefix: string) {
+  return {
+    prefix,
+    /** BullMQ prefix: BullMQ's own keys live under `<prefix>:q:<queue>:…`. */
+    bullPrefix: `${prefix}:q`,
+    /** Hash: a tenant's profile. */
+    tenant: (tenantId: string) => `${prefix}:tenant:${tenantId}`,
+    /** Set: ids of all tenants. */
+    tenants: () => `${prefix}:tenants`,
+    /** String (JSON): API key hash → {keyId, tenantId}. */
+    apiKeyByHash: (sha256Hex: string) => `${prefix}:apikey:${sha256Hex}`,
+    /** Hash: API key metadata by key id (holds the hash so revocation can find the lookup key). */
+    apiKey: (keyId: string) => `${prefix}:key:${keyId}`,
+    /** Hash: a request record (see requests/store.ts for fields). */
+    request: (requestId: string) => `${prefix}:req:${requestId}`,
+    /** String (JSON): idempotency key → {requestId, bodyHash}. */
+    idempotency: (tenantId: string, keyHash: string) => `${prefix}:idem:${tenantId}:${keyHash}`,
+    /** Sorted set: non-terminal request ids scored by creation time, watched by the reconciler. */
+    openRequests: () => `${prefix}:open-requests`,
+    /** Pub/sub channel: a request reached a terminal state (message = request id). */
+    requestDoneChannel: () => `${prefix}:events:request-done`,
+    /** String counter: completions in one 10-second bucket, for throughput estimates. */
+    completionsBucket: (bucket: number) => `${prefix}:stats:completions:${bucket}`,
+    /** String: the reconciler's lease, so one replica at a time sweeps. */
+    reconcilerLease: () => `${prefix}:lease:reconciler`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** BullMQ queue names. */
+export const QUEUES = {
+  completions: 'completions',
+} as const;
+
+/**
+ * The key of BullMQ's prioritized sorted set for a queue. BullMQ keeps its keys at
+ * `<bullPrefix>:<queue>:<type>`; we read this one (ZRANK) to tell a client its queue position.
+ */
+export function bullPrioritizedKey(keys: RedisKeys, queue: string): string {
+  return `${keys.bullPrefix}:${queue}:prioritized`;
+}

@@ -1,0 +1,2 @@
+export * from './priority.js';
+export * from './store.js';

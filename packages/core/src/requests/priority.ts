@@ -1,0 +1,30 @@
+import type { Priority, Tier } from '../contract/index.js';
+
+/**
+ * BullMQ priorities (1 = first, never 0: unprioritized jobs would jump every band).
+ * Each tier owns a band of 100; the request's own priority picks a slot inside it and each retry
+ * drops the job a few places, staying inside its tier's band.
+ */
+export const TIER_BAND_START: Record<Tier, number> = { enterprise: 100, pro: 200, free: 300 };
+const PRIORITY_OFFSET: Record<Priority, number> = { high: 0, normal: 20, low: 40 };
+/** Priority points a job loses per retry, and the most it can lose. */
+export const RETRY_PENALTY = 5;
+const MAX_RETRY_PENALTY = 40;
+
+/** The highest request priority each tier may ask for; higher asks are capped to it. */
+export const TIER_MAX_PRIORITY: Record<Tier, Priority> = { enterprise: 'high', pro: 'high', free: 'normal' };
+
+const ORDER: Priority[] = ['high', 'normal', 'low'];
+
+/** Caps a requested priority to what the tier allows. */
+export function effectivePriority(tier: Tier, requested: Priority = 'normal'): Priority {
+  const cap = TIER_MAX_PRIORITY[tier];
+  return ORDER.indexOf(requested) < ORDER.indexOf(cap) ? cap : requested;
+}
+
+/** The BullMQ priority of a job for `tier` and `priority` after `retries` failed attempts. */
+export function jobPriority(tier: Tier, priority: Priority, retries = 0): number {
+  return (
+    TIER_BAND_START[tier] + PRIORITY_OFFSET[priority] + Math.min(retries * RETRY_PENALTY, MAX_RETRY_PENALTY)
+  );
+}

@@ -1,0 +1,82 @@
+/**
+ * Lua scripts for request-record transitions. Each runs atomically, so a cancel racing a worker,
+ * or two workers racing after a stall, can never produce two terminal states.
+ */
+
+/**
+ * Create a request record, honouring an idempotency key.
+ * KEYS[1] request hash, KEYS[2] idempotency key ('' = none), KEYS[3] open-requests zset
+ * ARGV[1] request id, ARGV[2] created_at ms, ARGV[3] record ttl s, ARGV[4] idempotency value,
+ * ARGV[5] idempotency ttl s, ARGV[6..] field/value pairs
+ * Returns nil when created, else the existing idempotency value.
+ */
+export const CREATE_REQUEST = `
+if KEYS[2] ~= '' then
+  local existing = redis.call('GET', KEYS[2])
+  if existing then return existing end
+end
+local fields = {}
+for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+redis.call('ZADD', KEYS[3], tonumber(ARGV[2]), ARGV[1])
+if KEYS[2] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[4], 'EX', tonumber(ARGV[5]))
+end
+return nil
+`;
+
+/**
+ * Move a request to in_progress for an attempt.
+ * KEYS[1] request hash; ARGV[1] now ms, ARGV[2] attempt number
+ * Returns 'ok', 'missing', or the terminal status it already has.
+ */
+export const START_ATTEMPT = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if status == 'completed' or status == 'failed' or status == 'cancelled' then return status end
+redis.call('HSET', KEYS[1], 'status', 'in_progress', 'attempts', ARGV[2])
+if redis.call('HEXISTS', KEYS[1], 'started_at') == 0 then
+  redis.call('HSET', KEYS[1], 'started_at', ARGV[1])
+end
+return 'ok'
+`;
+
+/**
+ * Put an in-progress request back to queued while it waits for a retry.
+ * KEYS[1] request hash; ARGV[1] last error JSON
+ * Returns 'ok', 'missing', or the status it has.
+ */
+export const REQUEUE = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if status ~= 'in_progress' and status ~= 'queued' then return status end
+redis.call('HSET', KEYS[1], 'status', 'queued', 'last_error', ARGV[1])
+return 'ok'
+`;
+
+/**
+ * Move a request to a terminal state, once.
+ * KEYS[1] request hash, KEYS[2] open-requests zset, KEYS[3] completions bucket counter
+ * ARGV[1] terminal status, ARGV[2] now ms, ARGV[3] result ttl s, ARGV[4] pub/sub channel,
+ * ARGV[5] request id, ARGV[6] required current status ('' = any non-terminal), ARGV[7..] field/value pairs
+ * Returns 'ok', 'missing', or the status that prevented the change.
+ */
+export const FINISH = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if status == 'completed' or status == 'failed' or status == 'cancelled' then return status end
+if ARGV[6] ~= '' and status ~= ARGV[6] then return status end
+local fields = {'status', ARGV[1], 'completed_at', ARGV[2]}
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('HDEL', KEYS[1], 'body')
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+redis.call('ZREM', KEYS[2], ARGV[5])
+if ARGV[1] == 'completed' then
+  redis.call('INCR', KEYS[3])
+  redis.call('EXPIRE', KEYS[3], 120)
+end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 'ok'
+`;

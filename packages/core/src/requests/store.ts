@@ -1,0 +1,257 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Priority, RequestError, RequestStatus, RequestView, Tier, Usage } from '../contract/index.js';
+import type { RedisKeys } from '../keys/index.js';
+import { CREATE_REQUEST, FINISH, REQUEUE, START_ATTEMPT } from './scripts.js';
+
+/** Retention settings of request records. */
+export interface RequestStoreOptions {
+  /** How long a record is kept after it reaches a terminal state. Default 86400 (24 h). */
+  resultTtlSeconds: number;
+  /** Upper bound on how long a non-terminal record lives (a safety net, not a deadline). Default 7 days. */
+  openTtlSeconds: number;
+  /** How long an Idempotency-Key is remembered. Default 86400 (24 h). */
+  idempotencyTtlSeconds: number;
+}
+
+/** A request record as stored (a Redis hash, see {@link RequestStore}). */
+export interface RequestRecord {
+  id: string;
+  tenantId: string;
+  tier: Tier;
+  status: RequestStatus;
+  model: string;
+  priority: Priority;
+  createdAt: number;
+  startedAt: number | null;
+  completedAt: number | null;
+  attempts: number;
+  metadata: Record<string, string>;
+  /** The upstream request body; dropped once the request is terminal. */
+  body: Record<string, unknown> | null;
+  response: unknown | null;
+  error: RequestError | null;
+  usage: Usage | null;
+}
+
+export type CreateResult =
+  | { created: true; record: RequestRecord }
+  | { created: false; existingId: string; sameBody: boolean };
+
+export type FinishResult = 'ok' | 'missing' | RequestStatus;
+
+const parseJson = <T>(s: string | undefined): T | null => (s ? (JSON.parse(s) as T) : null);
+const num = (s: string | undefined): number | null => (s ? Number(s) : null);
+
+/** sha256 hex of a string, used for idempotency keys and request bodies. */
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Request records in Redis: one hash per request (`<prefix>:req:<id>`), changed only through the Lua
+ * scripts in scripts.ts. Fields: id, tenant_id, tier, status, model, priority, created_at, started_at,
+ * completed_at (ms), attempts, metadata, body, response, error, usage, last_error (JSON where structured).
+ */
+export class RequestStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    readonly options: RequestStoreOptions,
+  ) {}
+
+  /** Creates a record, or returns the request an idempotency key already points at. */
+  async create(
+    input: Omit<
+      RequestRecord,
+      'status' | 'startedAt' | 'completedAt' | 'attempts' | 'response' | 'error' | 'usage'
+    >,
+    idempotencyKey?: string,
+  ): Promise<CreateResult> {
+    const bodyJson = JSON.stringify(input.body);
+    const bodyHash = sha256(`${bodyJson}\n${input.priority}\n${JSON.stringify(input.metadata)}`);
+    const idemKey = idempotencyKey ? this.keys.idempotency(input.tenantId, sha256(idempotencyKey)) : '';
+    const fields = [
+      'id',
+      input.id,
+      'tenant_id',
+      input.tenantId,
+      'tier',
+      input.tier,
+      'status',
+      'queued',
+      'model',
+      input.model,
+      'priority',
+      input.priority,
+      'created_at',
+      String(input.createdAt),
+      'attempts',
+      '0',
+      'metadata',
+      JSON.stringify(input.metadata),
+      'body',
+      bodyJson,
+    ];
+    const existing = (await this.redis.eval(
+      CREATE_REQUEST,
+      3,
+      this.keys.request(input.id),
+      idemKey,
+      this.keys.openRequests(),
+      input.id,
+      String(input.createdAt),
+      String(this.options.openTtlSeconds),
+      JSON.stringify({ requestId: input.id, bodyHash }),
+      String(this.options.idempotencyTtlSeconds),
+      ...fields,
+    )) as string | null;
+    if (existing) {
+      const prior = JSON.parse(existing) as { requestId: string; bodyHash: string };
+      return { created: false, existingId: prior.requestId, sameBody: prior.bodyHash === bodyHash };
+    }
+    return {
+      created: true,
+      record: {
+        ...input,
+        status: 'queued',
+        startedAt: null,
+        completedAt: null,
+        attempts: 0,
+        response: null,
+        error: null,
+        usage: null,
+      },
+    };
+  }
+
+  /** Undoes {@link create} when the job could not be enqueued, so nothing half-made remains. */
+  async discard(id: string, tenantId: string, idempotencyKey?: string): Promise<void> {
+    const multi = this.redis.multi().del(this.keys.request(id)).zrem(this.keys.openRequests(), id);
+    if (idempotencyKey) multi.del(this.keys.idempotency(tenantId, sha256(idempotencyKey)));
+    await multi.exec();
+  }
+
+  async get(id: string): Promise<RequestRecord | null> {
+    const h = await this.redis.hgetall(this.keys.request(id));
+    if (!h.id) return null;
+    return {
+      id: h.id,
+      tenantId: h.tenant_id ?? '',
+      tier: (h.tier ?? 'free') as Tier,
+      status: (h.status ?? 'queued') as RequestStatus,
+      model: h.model ?? '',
+      priority: (h.priority ?? 'normal') as Priority,
+      createdAt: Number(h.created_at),
+      startedAt: num(h.started_at),
+      completedAt: num(h.completed_at),
+      attempts: Number(h.attempts ?? 0),
+      metadata: parseJson<Record<string, string>>(h.metadata) ?? {},
+      body: parseJson<Record<string, unknown>>(h.body),
+      response: parseJson<unknown>(h.response),
+      error: parseJson<RequestError>(h.error),
+      usage: parseJson<Usage>(h.usage),
+    };
+  }
+
+  /** Marks attempt `attempt` as started. */
+  async startAttempt(id: string, attempt: number, now = Date.now()): Promise<FinishResult> {
+    return (await this.redis.eval(
+      START_ATTEMPT,
+      1,
+      this.keys.request(id),
+      String(now),
+      String(attempt),
+    )) as FinishResult;
+  }
+
+  /** Back to queued while the job waits for its next attempt. */
+  async requeue(id: string, lastError: RequestError): Promise<FinishResult> {
+    return (await this.redis.eval(
+      REQUEUE,
+      1,
+      this.keys.request(id),
+      JSON.stringify(lastError),
+    )) as FinishResult;
+  }
+
+  async complete(
+    id: string,
+    response: unknown,
+    usage: Usage | null,
+    now = Date.now(),
+  ): Promise<FinishResult> {
+    const fields = ['response', JSON.stringify(response)];
+    if (usage) fields.push('usage', JSON.stringify(usage));
+    return this.finish(id, 'completed', '', fields, now);
+  }
+
+  async fail(id: string, error: RequestError, now = Date.now()): Promise<FinishResult> {
+    return this.finish(id, 'failed', '', ['error', JSON.stringify(error)], now);
+  }
+
+  /** Cancels a request only while it is still queued. */
+  async cancel(id: string, now = Date.now()): Promise<FinishResult> {
+    return this.finish(id, 'cancelled', 'queued', [], now);
+  }
+
+  private async finish(
+    id: string,
+    status: RequestStatus,
+    requiredStatus: string,
+    fields: string[],
+    now: number,
+  ): Promise<FinishResult> {
+    return (await this.redis.eval(
+      FINISH,
+      3,
+      this.keys.request(id),
+      this.keys.openRequests(),
+      this.keys.completionsBucket(Math.floor(now / 10_000)),
+      status,
+      String(now),
+      String(this.options.resultTtlSeconds),
+      this.keys.requestDoneChannel(),
+      id,
+      requiredStatus,
+      ...fields,
+    )) as FinishResult;
+  }
+
+  /** Completions per second over the last minute, across all workers. */
+  async recentThroughput(now = Date.now()): Promise<number> {
+    const current = Math.floor(now / 10_000);
+    const keys = Array.from({ length: 6 }, (_, i) => this.keys.completionsBucket(current - 1 - i));
+    const counts = await this.redis.mget(...keys);
+    const total = counts.reduce((sum, c) => sum + Number(c ?? 0), 0);
+    return total / 60;
+  }
+
+  /** Non-terminal request ids created before `olderThanMs`, oldest first. */
+  async openRequestsOlderThan(olderThanMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.openRequests(), 0, olderThanMs, 'LIMIT', 0, limit);
+  }
+
+  /** Drops an id from the open index (its record is gone). */
+  async forgetOpen(id: string): Promise<void> {
+    await this.redis.zrem(this.keys.openRequests(), id);
+  }
+}
+
+/** The client-facing view of a record. */
+export function toRequestView(r: RequestRecord): RequestView {
+  const secs = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
+  return {
+    id: r.id,
+    object: 'request',
+    status: r.status,
+    created_at: Math.floor(r.createdAt / 1000),
+    started_at: secs(r.startedAt),
+    completed_at: secs(r.completedAt),
+    model: r.model,
+    priority: r.priority,
+    attempts: r.attempts,
+    metadata: r.metadata,
+    response: r.response,
+    error: r.error,
+    usage: r.usage,
+  };
+}

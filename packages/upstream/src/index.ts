@@ -1,0 +1,3 @@
+export * from './classify.js';
+export * from './client.js';
+export * from './retry-after.js';
