@@ -15,7 +15,6 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
 const env = { ...process.env };
 const children: { name: string; proc: ChildProcess }[] = [];
 let stopping = false;
@@ -28,7 +27,10 @@ function banner(lines: string[]) {
   process.stdout.write(`\n${bar}\n${lines.map((l) => `# ${l.padEnd(width - 4)} #`).join('\n')}\n${bar}\n\n`);
 }
 
-function run(name: string, command: string, args: string[], extraEnv: Record<string, string> = {}) {
+/** Runs a TypeScript entry point with node + the tsx loader, so signals reach the app itself. */
+const node = (entry: string) => [process.execPath, ['--import', 'tsx', entry]] as const;
+
+function run(name: string, command: string, args: readonly string[], extraEnv: Record<string, string> = {}) {
   const proc = spawn(command, args, {
     cwd: root,
     env: { ...env, ...extraEnv },
@@ -170,14 +172,14 @@ async function main() {
       `Answers are deterministic echoes from ${env.OPENAI_BASE_URL}.`,
       'Set OPENAI_API_KEY (and optionally OPENAI_BASE_URL) to call a real upstream.',
     ]);
-    run('sim', tsx, ['apps/upstream-sim/src/main.ts'], { PORT: simPort });
+    run('sim', ...node('apps/upstream-sim/src/main.ts'), { PORT: simPort });
     await waitReady(`http://127.0.0.1:${simPort}/healthz`, 'simulator');
   }
 
   const apiPort = env.PORT ?? '8080';
   const workerPort = env.WORKER_PORT ?? '8081';
-  run('worker', tsx, ['apps/worker/src/main.ts'], { PORT: workerPort });
-  run('api', tsx, ['apps/api/src/main.ts'], { PORT: apiPort });
+  run('worker', ...node('apps/worker/src/main.ts'), { PORT: workerPort });
+  run('api', ...node('apps/api/src/main.ts'), { PORT: apiPort });
   const host = env.HOST && env.HOST !== '0.0.0.0' ? env.HOST : '127.0.0.1';
   const api = `http://${host}:${apiPort}`;
   await waitReady(`${api}/readyz`, 'api');

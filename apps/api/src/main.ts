@@ -17,10 +17,12 @@ async function main() {
   const log = createLogger('api', config.LOG_LEVEL);
   if (!config.ADMIN_TOKEN) log.warn('ADMIN_TOKEN is unset: the admin API is disabled');
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
-  const api = await startApi(config, log);
+  let api: Awaited<ReturnType<typeof startApi>> | undefined;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
+    // on, not once: a second signal (e.g. relayed by a supervisor) must not kill a draining process.
+    process.on(signal, () => {
       log.info({ signal }, 'shutting down');
+      if (!api) process.exit(0); // nothing started yet, nothing to drain
       api.close().then(
         () => process.exit(0),
         (err) => {
@@ -30,6 +32,7 @@ async function main() {
       );
     });
   }
+  api = await startApi(config, log);
 }
 
 main().catch((err) => {

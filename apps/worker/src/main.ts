@@ -16,10 +16,12 @@ async function main() {
   }
   const log = createLogger('worker', config.LOG_LEVEL);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
-  const handle = await startWorker(config, log);
+  let handle: Awaited<ReturnType<typeof startWorker>> | undefined;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
+    // on, not once: a second signal (e.g. relayed by a supervisor) must not kill a draining process.
+    process.on(signal, () => {
       log.info({ signal }, 'shutting down: finishing in-flight jobs');
+      if (!handle) process.exit(0); // nothing started yet, nothing to drain
       handle.close().then(
         () => process.exit(0),
         (err) => {
@@ -29,6 +31,7 @@ async function main() {
       );
     });
   }
+  handle = await startWorker(config, log);
 }
 
 main().catch((err) => {

@@ -1,0 +1,150 @@
+import { RequestStore, redisKeys } from '@sluice/core';
+import { startProcess, waitFor } from '@sluice/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnApi, spawnWorker } from './support/processes.js';
+import {
+  chat,
+  type RequestJson,
+  type System,
+  startSystem,
+  submit,
+  type TestTenant,
+  waitTerminal,
+} from './support/system.js';
+
+const statusOf = async (t: TestTenant, id: string) =>
+  ((await (await t.call(`/v1/requests/${id}`)).json()) as RequestJson).status;
+
+describe('process lifecycle: SIGTERM drain, SIGKILL recovery, reconciliation', () => {
+  let sys: System;
+  let tenant: TestTenant;
+  // Short locks so a killed worker's jobs are recovered within seconds, not the 30 s default.
+  const fastRecovery = { WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' };
+
+  beforeAll(async () => {
+    sys = await startSystem({ workers: 0 });
+    tenant = await sys.createTenant('pro');
+  });
+  afterAll(() => sys?.close());
+
+  it('SIGTERM: the worker finishes its in-flight jobs, then exits 0', async () => {
+    const worker = await spawnWorker(sys.env);
+    const ids = await Promise.all(
+      [1, 2, 3].map(async (i) => (await submit(tenant, chat(`drain ${i} [sim:latency=1500]`))).id),
+    );
+    await waitFor(
+      async () =>
+        (await Promise.all(ids.map((id) => statusOf(tenant, id)))).every((s) => s === 'in_progress'),
+      {
+        timeoutMs: 10_000,
+        message: 'jobs never started',
+      },
+    );
+    const code = await worker.stop(20_000);
+    expect(code).toBe(0);
+    for (const id of ids) expect(await statusOf(tenant, id)).toBe('completed');
+    for (const i of [1, 2, 3]) expect(sys.sim.calls({ contains: `drain ${i} ` }).count).toBe(1);
+  });
+
+  it('SIGTERM past the shutdown timeout hands in-flight jobs back without spending an attempt', async () => {
+    const worker = await spawnWorker({ ...sys.env, SHUTDOWN_TIMEOUT_MS: '300' });
+    const id = (await submit(tenant, chat('too slow to drain [sim:latency=4000]'))).id;
+    await waitFor(async () => (await statusOf(tenant, id)) === 'in_progress', { timeoutMs: 10_000 });
+    expect(await worker.stop(20_000)).toBe(0);
+    expect(await statusOf(tenant, id)).toBe('queued');
+    const next = await sys.startWorker();
+    const done = await waitTerminal(tenant, id);
+    expect(done.status).toBe('completed');
+    expect(done.attempts).toBe(1);
+    await next.close();
+    sys.workers.splice(0);
+  });
+
+  it('SIGKILL: a killed worker loses nothing; another worker completes its jobs', async () => {
+    const a = await spawnWorker({ ...sys.env, ...fastRecovery }, 'worker-a');
+    const ids = await Promise.all(
+      [1, 2, 3, 4].map(async (i) => (await submit(tenant, chat(`killed ${i} [sim:latency=2500]`))).id),
+    );
+    await waitFor(
+      async () =>
+        (await Promise.all(ids.map((id) => statusOf(tenant, id)))).every((s) => s === 'in_progress'),
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    await a.kill();
+    const b = await spawnWorker({ ...sys.env, ...fastRecovery }, 'worker-b');
+    try {
+      for (const id of ids) {
+        const done = await waitTerminal(tenant, id, 40_000);
+        expect(done.status).toBe('completed');
+        expect(done.response?.choices[0]?.message.content).toContain('Echo: killed');
+      }
+      // At-least-once: each prompt was called by the killed worker and once more by the survivor.
+      for (const i of [1, 2, 3, 4])
+        expect(sys.sim.calls({ contains: `killed ${i} ` }).count).toBeLessThanOrEqual(2);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it('the reconciler re-enqueues a stored request whose job never reached the queue', async () => {
+    // What an API crash between storing and enqueueing leaves behind: a record with no job.
+    const redis = new Redis(sys.redis.url);
+    const store = new RequestStore(redis, redisKeys(sys.prefix), {
+      resultTtlSeconds: 3600,
+      openTtlSeconds: 3600,
+      idempotencyTtlSeconds: 3600,
+    });
+    const id = 'req_0000000000orphan0000000000';
+    await store.create({
+      id,
+      tenantId: tenant.id,
+      tier: 'pro',
+      model: 'gpt-4o-mini',
+      priority: 'normal',
+      createdAt: Date.now() - 60_000,
+      metadata: {},
+      body: chat('orphaned request'),
+    });
+    await redis.quit();
+    const w = await sys.startWorker({ RECONCILE_INTERVAL_MS: '500', RECONCILE_MIN_AGE_MS: '1000' });
+    const done = await waitTerminal(tenant, id, 20_000);
+    expect(done.status).toBe('completed');
+    expect(done.response?.choices[0]?.message.content).toContain('Echo: orphaned request');
+    await w.close();
+    sys.workers.splice(0);
+  });
+
+  it('SIGTERM on the API: held long polls answer, readiness fails, the process exits 0', async () => {
+    const api = await spawnApi(sys.env);
+    const id = (await submit(tenant, chat('nobody will process me'))).id;
+    const poll = fetch(`${api.url}/v1/requests/${id}?wait=25`, {
+      headers: { Authorization: `Bearer ${tenant.key}` },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    api.signal('SIGTERM');
+    const res = await poll;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as RequestJson).status).toBe('queued');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await api.exited).code).toBe(0);
+  });
+
+  it('a bad setting stops a process with a message naming the variable', async () => {
+    for (const app of ['api', 'worker']) {
+      const proc = await startProcess({
+        name: `bad-${app}`,
+        command: process.execPath,
+        args: ['--import', 'tsx', `apps/${app}/src/main.ts`],
+        env: { ...sys.env, PORT: 'not-a-port', REDIS_URL: 'http://wrong' },
+      });
+      const exit = await proc.exited;
+      expect(exit.code).toBe(78);
+      expect(proc.output()).toContain('PORT');
+      expect(proc.output()).toContain('REDIS_URL');
+    }
+  });
+});
