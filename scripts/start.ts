@@ -199,20 +199,30 @@ async function main() {
     key: string;
   };
 
-  banner([
-    'Sluice is up.',
-    `API:     ${api}        worker ops: http://${host}:${workerPort}/metrics`,
-    `Tenant:  ${tenant.id} (tier pro)`,
-    `API key: ${key.key}`,
-    `Admin:   ADMIN_TOKEN=${env.ADMIN_TOKEN}`,
-    '',
-    'Submit a request and wait for its answer (one call):',
+  const curl = [
     `curl -s "${api}/v1/requests?wait=30" \\`,
     `  -H "Authorization: Bearer ${key.key}" -H "Content-Type: application/json" \\`,
     `  -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello, Sluice"}]}'`,
-    '',
-    'Ctrl-C stops everything.',
-  ]);
+  ];
+  process.stdout.write(
+    [
+      '',
+      '==================== Sluice is up ====================',
+      `API:         ${api}`,
+      `Worker ops:  http://${host}:${workerPort}/metrics`,
+      `Tenant:      ${tenant.id} (tier pro)`,
+      `API key:     ${key.key}`,
+      `ADMIN_TOKEN: ${env.ADMIN_TOKEN}`,
+      '',
+      'Submit a request and wait for its answer (one call):',
+      '',
+      ...curl,
+      '',
+      'Ctrl-C stops everything.',
+      '======================================================',
+      '',
+    ].join('\n'),
+  );
 }
 
 main().catch((err) => {
