@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { jobPriority } from '@sluice/core';
+import { waitFor } from '@sluice/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chat, type System, startSystem, submit, type TestTenant, waitTerminal } from './support/system.js';
 
@@ -51,11 +53,17 @@ describe('upstream failure classes', () => {
     expect(sys.sim.calls({ contains: text }).count).toBe(3);
   });
 
-  it('honours retry-after-ms from a 429', async () => {
+  it('honours retry-after-ms from a 429, and the retry waits one step lower in its band', async () => {
     const text = 'slow down [sim:fail=429x1] [sim:retry-after-ms=1500]';
     const started = Date.now();
-    const done = await waitTerminal(tenant, (await submit(tenant, chat(text))).id);
+    const { id } = await submit(tenant, chat(text));
+    await waitFor(async () => (await sys.api.deps.queue.getJobState(id)) === 'delayed', { timeoutMs: 5_000 });
+    const job = await sys.api.deps.queue.getJob(id);
+    expect(job?.priority).toBe(jobPriority('enterprise', 'normal', 1));
+    expect(job?.priority).toBeGreaterThan(jobPriority('enterprise', 'normal', 0));
+    const done = await waitTerminal(tenant, id);
     expect(done.status).toBe('completed');
+    expect(done.attempts).toBe(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
   });
 

@@ -52,12 +52,18 @@ describe('pnpm start', () => {
         .join('\n')
         .replace(/\\\n/g, ' ');
       const { stdout } = await exec('bash', ['-c', command], { timeout: 40_000 });
-      const body = JSON.parse(stdout) as { status: string; response: { choices: { message: { content: string } }[] } };
+      const body = JSON.parse(stdout) as {
+        status: string;
+        response: { choices: { message: { content: string } }[] };
+      };
       expect(body.status).toBe('completed');
       expect(body.response.choices[0]?.message.content).toContain('Echo: Hello, Sluice');
     } finally {
       proc.signal('SIGINT');
-      const exit = await Promise.race([proc.exited, new Promise<null>((r) => setTimeout(() => r(null), 50_000))]);
+      const exit = await Promise.race([
+        proc.exited,
+        new Promise<null>((r) => setTimeout(() => r(null), 50_000)),
+      ]);
       expect(exit?.code).toBe(0);
     }
     // Everything it started is gone: API, worker, simulator and redis ports are free again.

@@ -1,3 +1,5 @@
+import { redisKeys } from '@sluice/core';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chat,
@@ -43,6 +45,17 @@ describe('submit → queue → worker → poll', () => {
     expect(done.error).toBeNull();
     expect(done.started_at).not.toBeNull();
     expect(done.completed_at).not.toBeNull();
+
+    // Memory stays bounded: the finished job is gone from BullMQ, the record keeps no prompt and
+    // expires after RESULT_TTL_SECONDS (default 24 h).
+    expect(await sys.api.deps.queue.getJob(accepted.id)).toBeUndefined();
+    const redis = new Redis(sys.redis.url);
+    const key = redisKeys(sys.prefix).request(accepted.id);
+    const ttl = await redis.ttl(key);
+    expect(ttl).toBeGreaterThan(86_000);
+    expect(ttl).toBeLessThanOrEqual(86_400);
+    expect(await redis.hget(key, 'body')).toBeNull();
+    await redis.quit();
   });
 
   it('answers many concurrent requests each with its own answer', async () => {
