@@ -17,6 +17,10 @@ describe('upstream failure classes', () => {
         UPSTREAM_TIMEOUT_MS: '500',
         RETRY_BASE_DELAY_MS: '20',
         RETRY_MAX_DELAY_MS: '200',
+        // These tests fail on purpose, one after another; keep the circuit breaker (tested in
+        // resilience.test.ts) from opening between them.
+        BREAKER_CONSECUTIVE_FAILURES: '1000',
+        BREAKER_MIN_REQUESTS: '100000',
       },
       apiEnv: { MAX_ATTEMPTS: '3' },
     });
@@ -39,22 +43,40 @@ describe('upstream failure classes', () => {
   );
 
   it.each([
-    ['500', '[sim:fail=500x2]'],
-    ['503', '[sim:fail=503x2]'],
-    ['429', '[sim:fail=429x2]'],
-    ['408', '[sim:fail=408x2]'],
-    ['409', '[sim:fail=409x2]'],
-  ])('a transient %s is retried and the request completes', async (_s, directive) => {
+    ['500', '[sim:fail=500x2]', 3],
+    ['503', '[sim:fail=503x2]', 3],
+    ['408', '[sim:fail=408x2]', 3],
+    ['409', '[sim:fail=409x2]', 3],
+    // A 429 is pacing, not failure: it spends no attempt.
+    ['429', '[sim:fail=429x2] [sim:retry-after-ms=50]', 1],
+  ])('a transient %s is retried and the request completes', async (_s, directive, attempts) => {
     const text = `flaky ${directive}`;
     const done = await waitTerminal(tenant, (await submit(tenant, chat(text))).id);
     expect(done.status).toBe('completed');
-    expect(done.attempts).toBe(3);
+    expect(done.attempts).toBe(attempts);
     expect(done.response?.choices[0]?.message.content).toContain('Echo: flaky');
     expect(sys.sim.calls({ contains: text }).count).toBe(3);
   });
 
-  it('honours retry-after-ms from a 429, and the retry waits one step lower in its band', async () => {
+  it('a 429 with retry-after-ms pauses the whole fleet for that long and spends no attempt', async () => {
     const text = 'slow down [sim:fail=429x1] [sim:retry-after-ms=1500]';
+    const started = Date.now();
+    const first = await submit(tenant, chat(text));
+    await waitFor(() => sys.sim.calls({ contains: text }).count === 1, { timeoutMs: 5_000 });
+    // Submitted during the pause: it must wait for the pause too, not hit the upstream at once.
+    const bystander = await submit(tenant, chat('innocent bystander'));
+    const [a, b] = await Promise.all([waitTerminal(tenant, first.id), waitTerminal(tenant, bystander.id)]);
+    expect(a.status).toBe('completed');
+    expect(a.attempts).toBe(1);
+    expect(b.status).toBe('completed');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+    const bystanderCall = sys.sim.calls({ contains: 'innocent bystander' });
+    expect(bystanderCall.count).toBe(1);
+    expect(bystanderCall.byOutcome.rate_limited ?? 0).toBe(0);
+  });
+
+  it('honours retry-after-ms on a 5xx, and the retry waits one step lower in its band', async () => {
+    const text = 'overloaded [sim:fail=503x1] [sim:retry-after-ms=1500]';
     const started = Date.now();
     const { id } = await submit(tenant, chat(text));
     await waitFor(async () => (await sys.api.deps.queue.getJobState(id)) === 'delayed', { timeoutMs: 5_000 });

@@ -151,7 +151,14 @@ export async function waitTerminal(tenant: TestTenant, id: string, timeoutMs = 3
     const res = await tenant.call(`/v1/requests/${id}?wait=5`);
     const body = (await res.json()) as RequestJson;
     if (['completed', 'failed', 'cancelled'].includes(body.status)) return body;
-    if (Date.now() > deadline) throw new Error(`request ${id} still ${body.status} after ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      // Say why: the controller's view of the upstreams is usually the answer.
+      const base = new URL(res.url).origin;
+      const upstreams = await fetch(`${base}/admin/upstreams`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })
+        .then((r) => r.text())
+        .catch((err) => String(err));
+      throw new Error(`request ${id} still ${body.status} after ${timeoutMs} ms; upstreams: ${upstreams}`);
+    }
   }
 }
 

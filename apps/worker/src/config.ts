@@ -1,6 +1,36 @@
 import { envInt, loadConfig, sharedEnv } from '@sluice/core';
 import { z } from 'zod';
 
+/** A JSON-valued env variable, validated by `schema`. */
+const envJson = <S extends z.ZodType>(schema: S, example: string) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be JSON, e.g. ${example}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const upstreamName = z.string().regex(/^[a-z0-9_-]{1,32}$/, 'upstream names are a-z, 0-9, _ and -');
+
+/** Extra OpenAI-compatible upstreams for fallbacks; the key is read from the env variable named. */
+const upstreamsSchema = z.record(
+  upstreamName,
+  z
+    .object({
+      baseURL: z.url({ protocol: /^https?$/ }),
+      apiKeyEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'an environment variable name'),
+    })
+    .strict(),
+);
+
+/** model → ordered fallbacks, each `model` (same upstream) or `upstream/model`. */
+const fallbacksSchema = z.record(z.string().min(1), z.array(z.string().min(1)).min(1).max(8));
+
 /** The worker's environment. Every variable is documented in the README's configuration table. */
 export const workerEnvSchema = z.object({
   ...sharedEnv,
@@ -13,8 +43,44 @@ export const workerEnvSchema = z.object({
     .default('https://api.openai.com/v1'),
   /** Timeout of one upstream call, ms. Default 60000. */
   UPSTREAM_TIMEOUT_MS: envInt(60_000, 100),
-  /** Jobs one worker process runs at once. Default 16. */
-  WORKER_CONCURRENCY: envInt(16, 1, 1_000),
+  /**
+   * Most jobs one worker process holds at once. The fleet-wide number of calls is set by the
+   * rate-limit controller (BullMQ global concurrency); this is only a per-process ceiling. Default 64.
+   */
+  WORKER_CONCURRENCY: envInt(64, 1, 1_000),
+  /** Calls in flight per upstream+model before its limits are known. Default 4. */
+  RATELIMIT_INITIAL_CONCURRENCY: envInt(4, 1, 1_000),
+  /** Most calls in flight per upstream+model. Default 256. */
+  RATELIMIT_MAX_CONCURRENCY: envInt(256, 1, 10_000),
+  /** Output tokens reserved for a request that sets no max_tokens. Default 1024. */
+  DEFAULT_MAX_OUTPUT_TOKENS: envInt(1_024, 1),
+  /** A job waits for budget inside the worker up to this long; longer waits go back to the queue, ms. Default 2000. */
+  INLINE_WAIT_MAX_MS: envInt(2_000, 0),
+  /** 429s one request may meet before it fails with upstream_rate_limited (they spend no attempt). Default 50. */
+  MAX_RATE_LIMIT_RETRIES: envInt(50, 1),
+  /** Consecutive upstream failures that open the circuit breaker. Default 5. */
+  BREAKER_CONSECUTIVE_FAILURES: envInt(5, 1),
+  /** Failure share (0-1) within the window that opens the breaker. Default 0.5. */
+  BREAKER_ERROR_RATE: z.coerce.number().gt(0).max(1).default(0.5),
+  /** Calls in the window before the error rate counts. Default 20. */
+  BREAKER_MIN_REQUESTS: envInt(20, 1),
+  /** Error-rate window, ms. Default 30000. */
+  BREAKER_WINDOW_MS: envInt(30_000, 100),
+  /** How long an open breaker waits before probing, ms. Default 10000. */
+  BREAKER_COOLDOWN_MS: envInt(10_000, 10),
+  /** A request waiting on an unavailable upstream (breaker open, no fallback) fails after this long, ms. Default 300000. */
+  UPSTREAM_MAX_WAIT_MS: envInt(300_000, 0),
+  /** Extra upstreams for fallbacks, JSON: {"backup":{"baseURL":"https://…/v1","apiKeyEnv":"BACKUP_API_KEY"}}. */
+  UPSTREAMS: envJson(
+    upstreamsSchema,
+    '{"backup":{"baseURL":"https://example.com/v1","apiKeyEnv":"BACKUP_KEY"}}',
+  ).default({}),
+  /** Fallback chains, JSON: {"gpt-4o":["gpt-4o-mini","backup/gpt-4o"]}. */
+  MODEL_FALLBACKS: envJson(fallbacksSchema, '{"gpt-4o":["gpt-4o-mini"]}').default({}),
+  /** A queued request waiting longer than this is moved ahead of every tier (aging), ms. Default 300000. */
+  AGING_MAX_WAIT_MS: envInt(300_000, 1_000),
+  /** How often the aging sweep runs, ms. Default 5000. */
+  AGING_INTERVAL_MS: envInt(5_000, 100),
   /** Attempts per request, first call included; must match the API's. Default 5. */
   MAX_ATTEMPTS: envInt(5, 1, 50),
   /** Base of the exponential backoff (full jitter), ms. Default 1000. */

@@ -1,7 +1,10 @@
+import type { RedisKeys } from '@sluice/core';
+import { readControllerState } from '@sluice/upstream';
+import type { Redis } from 'ioredis';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of one worker process (own registry, see the API's metrics.ts for why). */
-export function createWorkerMetrics() {
+export function createWorkerMetrics(redis: Redis, keys: RedisKeys) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sluice_worker_' });
   const upstreamCalls = new Counter({
@@ -33,6 +36,36 @@ export function createWorkerMetrics() {
     help: 'Unfinished requests the reconciler repaired, by action',
     labelNames: ['action'] as const,
     registers: [registry],
+  });
+  // The controller's shared state, read from Redis at scrape time (the same from every replica).
+  const labels = ['upstream', 'model'] as const;
+  const gauge = (name: string, help: string) =>
+    new Gauge({ name, help, labelNames: labels, registers: [registry] });
+  const g = {
+    limit: gauge('sluice_ratelimit_concurrency_limit', 'Calls in flight the controller allows'),
+    inFlight: gauge('sluice_ratelimit_in_flight', 'Calls in flight across the fleet'),
+    remR: gauge('sluice_ratelimit_remaining_requests', 'Request budget left (controller model)'),
+    remT: gauge('sluice_ratelimit_remaining_tokens', 'Token budget left (controller model)'),
+    paused: gauge('sluice_ratelimit_paused_seconds', 'Seconds until a 429 pause ends'),
+    open: gauge('sluice_breaker_open', '1 when the circuit breaker is open, 0.5 half-open, 0 closed'),
+  };
+  new Gauge({
+    name: 'sluice_ratelimit_scopes',
+    help: 'Upstream+model scopes the controller tracks',
+    registers: [registry],
+    async collect() {
+      const states = await readControllerState(redis, keys);
+      this.set(states.length);
+      for (const s of states) {
+        const l = { upstream: s.upstreamId, model: s.model };
+        g.limit.set(l, s.concurrencyLimit ?? 0);
+        g.inFlight.set(l, s.inFlight);
+        g.remR.set(l, s.remaining.requests ?? -1);
+        g.remT.set(l, s.remaining.tokens ?? -1);
+        g.paused.set(l, s.pausedForMs / 1000);
+        g.open.set(l, s.breaker.state === 'open' ? 1 : s.breaker.state === 'half_open' ? 0.5 : 0);
+      }
+    },
   });
   return { registry, upstreamCalls, upstreamLatency, requestsFinished, inFlight, reconciled };
 }

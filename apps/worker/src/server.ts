@@ -11,20 +11,26 @@ import {
   RequestStore,
   redisKeys,
 } from '@sluice/core';
-import { UpstreamClient } from '@sluice/upstream';
+import { type ControllerOptions, RateLimitController } from '@sluice/upstream';
 import { Worker } from 'bullmq';
+import { AgingSweeper } from './aging.js';
 import { backoffDelayMs } from './backoff.js';
+import { noCache } from './cache.js';
 import type { WorkerConfig } from './config.js';
+import { ConcurrencyGovernor } from './governor.js';
 import { createWorkerMetrics } from './metrics.js';
 import { createOpsApp } from './ops-server.js';
 import { createCompletionProcessor } from './processor.js';
 import { Reconciler } from './reconciler.js';
+import { Router } from './routing.js';
 
 export interface WorkerHandle {
   /** URL of the ops server (/healthz, /readyz, /metrics). */
   url: string;
   worker: Worker<CompletionJobData, string>;
   reconciler: Reconciler;
+  aging: AgingSweeper;
+  controller: RateLimitController;
   /** Finishes in-flight jobs (bounded by SHUTDOWN_TIMEOUT_MS, then hands them back). Idempotent. */
   close(): Promise<void>;
 }
@@ -41,23 +47,37 @@ export async function startWorker(
   for (const [name, conn] of Object.entries({ redis, workerConnection, queueConnection })) {
     conn.on('error', (err) => log.warn({ err: err.message, connection: name }, 'redis connection error'));
   }
-  const metrics = createWorkerMetrics();
+  const metrics = createWorkerMetrics(redis, keys);
   const requests = new RequestStore(redis, keys, {
     resultTtlSeconds: config.RESULT_TTL_SECONDS,
     openTtlSeconds: config.OPEN_REQUEST_TTL_SECONDS,
     idempotencyTtlSeconds: 86_400,
   });
-  const upstream = new UpstreamClient({
-    baseURL: config.OPENAI_BASE_URL,
-    apiKey: config.OPENAI_API_KEY,
-    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-  });
+  const router = new Router(config);
+  const controller = new RateLimitController(redis, keys, controllerOptions(config));
   const queue = createCompletionsQueue(queueConnection, keys);
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
+  const governor = new ConcurrencyGovernor(queue, log, config.RATELIMIT_INITIAL_CONCURRENCY);
+  await governor.start();
 
   const worker = new Worker<CompletionJobData, string>(
     QUEUES.completions,
-    createCompletionProcessor({ requests, upstream, metrics, log, maxAttempts: config.MAX_ATTEMPTS }),
+    createCompletionProcessor({
+      requests,
+      router,
+      controller,
+      cache: noCache,
+      metrics,
+      log,
+      onTarget: (scope, target) => governor.update(scope, target),
+      options: {
+        maxAttempts: config.MAX_ATTEMPTS,
+        defaultMaxOutputTokens: config.DEFAULT_MAX_OUTPUT_TOKENS,
+        inlineWaitMaxMs: config.INLINE_WAIT_MAX_MS,
+        maxRateLimitRetries: config.MAX_RATE_LIMIT_RETRIES,
+        upstreamMaxWaitMs: config.UPSTREAM_MAX_WAIT_MS,
+      },
+    }),
     {
       connection: workerConnection,
       prefix: keys.bullPrefix,
@@ -107,6 +127,16 @@ export async function startWorker(
     minAgeMs: config.RECONCILE_MIN_AGE_MS,
   });
   reconciler.start();
+  const aging = new AgingSweeper({
+    redis,
+    keys,
+    queue,
+    requests,
+    log,
+    maxWaitMs: config.AGING_MAX_WAIT_MS,
+    intervalMs: config.AGING_INTERVAL_MS,
+  });
+  aging.start();
 
   let closing: Promise<void> | undefined;
   const ops = createOpsApp({
@@ -122,13 +152,18 @@ export async function startWorker(
   const port = (server.address() as AddressInfo).port;
   await worker.waitUntilReady();
   log.info(
-    { port, concurrency: config.WORKER_CONCURRENCY, upstream: new URL(config.OPENAI_BASE_URL).origin },
+    {
+      port,
+      concurrency: config.WORKER_CONCURRENCY,
+      upstream: new URL(config.OPENAI_BASE_URL).origin,
+      fallbacks: Object.keys(config.MODEL_FALLBACKS).length,
+    },
     'worker started',
   );
 
   const close = () => {
     closing ??= (async () => {
-      await reconciler.stop();
+      await Promise.all([reconciler.stop(), aging.stop()]);
       const finished = worker.close().then(() => true);
       const inTime = await Promise.race([
         finished,
@@ -149,5 +184,25 @@ export async function startWorker(
     return closing;
   };
 
-  return { url: `http://${config.HOST}:${port}`, worker, reconciler, close };
+  return { url: `http://${config.HOST}:${port}`, worker, reconciler, aging, controller, close };
+}
+
+/** The controller's tuning from the worker's config. */
+export function controllerOptions(config: WorkerConfig): ControllerOptions {
+  return {
+    initialConcurrency: config.RATELIMIT_INITIAL_CONCURRENCY,
+    maxConcurrency: config.RATELIMIT_MAX_CONCURRENCY,
+    concurrencyHeadroom: 1.5,
+    // A lease outlives the longest call it covers; after that its worker is presumed dead.
+    leaseTtlMs: config.UPSTREAM_TIMEOUT_MS + 30_000,
+    defaultPauseMs: 1_000,
+    breaker: {
+      consecutiveFailures: config.BREAKER_CONSECUTIVE_FAILURES,
+      errorRate: config.BREAKER_ERROR_RATE,
+      minRequests: config.BREAKER_MIN_REQUESTS,
+      windowMs: config.BREAKER_WINDOW_MS,
+      cooldownMs: config.BREAKER_COOLDOWN_MS,
+      halfOpenProbes: 1,
+    },
+  };
 }

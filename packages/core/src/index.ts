@@ -8,3 +8,4 @@ export * from './queue/index.js';
 export * from './redis/index.js';
 export * from './requests/index.js';
 export * from './tenants/index.js';
+export * from './tokens/index.js';

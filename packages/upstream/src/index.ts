@@ -1,3 +1,4 @@
 export * from './classify.js';
 export * from './client.js';
+export * from './ratelimit/index.js';
 export * from './retry-after.js';

@@ -46,6 +46,13 @@ export interface RequestError {
   upstream_code?: string | null;
 }
 
+/** Who produced a completed request's answer. */
+export interface ServedBy {
+  /** Upstream name from configuration (`primary` is OPENAI_BASE_URL), or `cache`. */
+  upstream: string;
+  model: string;
+}
+
 export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
@@ -67,6 +74,8 @@ export interface RequestView {
   response: unknown | null;
   error: RequestError | null;
   usage: Usage | null;
+  /** Which upstream and model answered (a fallback may differ from the requested model). */
+  served_by: ServedBy | null;
   /** While queued or in progress: the estimated completion time (unix seconds), else null. */
   estimated_completion_at?: number | null;
 }

@@ -25,6 +25,18 @@ export function redisKeys(prefix: string) {
     requestDoneChannel: () => `${prefix}:events:request-done`,
     /** String counter: completions in one 10-second bucket, for throughput estimates. */
     completionsBucket: (bucket: number) => `${prefix}:stats:completions:${bucket}`,
+    /** Hash: the rate-limit controller's model of one upstream + model (see upstream/ratelimit/scripts.ts). */
+    rateLimit: (scopeId: string) => `${prefix}:rl:${scopeId}`,
+    /** Sorted set: in-flight call leases of one scope, scored by expiry. */
+    rateLimitLeases: (scopeId: string) => `${prefix}:rl:${scopeId}:leases`,
+    /** Hash: scope id → {upstreamId, model}, so the controller's state can be listed. */
+    rateLimitScopes: () => `${prefix}:rl-scopes`,
+    /** Hash: the circuit breaker of one upstream + model. */
+    breaker: (scopeId: string) => `${prefix}:cb:${scopeId}`,
+    /** String: the aging sweeper's lease. */
+    agingLease: () => `${prefix}:lease:aging`,
+    /** String: the aging sweeper's watermark (creation time up to which requests were aged). */
+    agingWatermark: () => `${prefix}:aging:watermark`,
     /** String: the reconciler's lease, so one replica at a time sweeps. */
     reconcilerLease: () => `${prefix}:lease:reconciler`,
   };

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Priority, RequestError, RequestStatus, RequestView, Tier, Usage } from '../contract/index.js';
+import type {
+  Priority,
+  RequestError,
+  RequestStatus,
+  RequestView,
+  ServedBy,
+  Tier,
+  Usage,
+} from '../contract/index.js';
 import type { RedisKeys } from '../keys/index.js';
 import { CREATE_REQUEST, FINISH, REQUEUE, START_ATTEMPT } from './scripts.js';
 
@@ -32,7 +40,18 @@ export interface RequestRecord {
   response: unknown | null;
   error: RequestError | null;
   usage: Usage | null;
+  servedBy: ServedBy | null;
+  /** 429s met so far (they spend no attempt, but are bounded). */
+  rateLimited: number;
+  /** When the request first found every upstream unavailable (ms), or null. */
+  unavailableSince: number | null;
 }
+
+/** What a submission provides; everything else starts empty. */
+export type NewRequest = Pick<
+  RequestRecord,
+  'id' | 'tenantId' | 'tier' | 'model' | 'priority' | 'createdAt' | 'metadata' | 'body'
+>;
 
 export type CreateResult =
   | { created: true; record: RequestRecord }
@@ -59,13 +78,7 @@ export class RequestStore {
   ) {}
 
   /** Creates a record, or returns the request an idempotency key already points at. */
-  async create(
-    input: Omit<
-      RequestRecord,
-      'status' | 'startedAt' | 'completedAt' | 'attempts' | 'response' | 'error' | 'usage'
-    >,
-    idempotencyKey?: string,
-  ): Promise<CreateResult> {
+  async create(input: NewRequest, idempotencyKey?: string): Promise<CreateResult> {
     const bodyJson = JSON.stringify(input.body);
     const bodyHash = sha256(`${bodyJson}\n${input.priority}\n${JSON.stringify(input.metadata)}`);
     const idemKey = idempotencyKey ? this.keys.idempotency(input.tenantId, sha256(idempotencyKey)) : '';
@@ -119,6 +132,9 @@ export class RequestStore {
         response: null,
         error: null,
         usage: null,
+        servedBy: null,
+        rateLimited: 0,
+        unavailableSince: null,
       },
     };
   }
@@ -149,7 +165,22 @@ export class RequestStore {
       response: parseJson<unknown>(h.response),
       error: parseJson<RequestError>(h.error),
       usage: parseJson<Usage>(h.usage),
+      servedBy: parseJson<ServedBy>(h.served_by),
+      rateLimited: Number(h.rate_limited ?? 0),
+      unavailableSince: num(h.unavailable_since),
     };
+  }
+
+  /** Counts a 429 met by the request; returns the new count. */
+  async countRateLimited(id: string): Promise<number> {
+    return this.redis.hincrby(this.keys.request(id), 'rate_limited', 1);
+  }
+
+  /** Records when the request first found every upstream unavailable; returns that time. */
+  async markUnavailable(id: string, now = Date.now()): Promise<number> {
+    const key = this.keys.request(id);
+    await this.redis.hsetnx(key, 'unavailable_since', String(now));
+    return Number((await this.redis.hget(key, 'unavailable_since')) ?? now);
   }
 
   /** Marks attempt `attempt` as started. */
@@ -177,9 +208,11 @@ export class RequestStore {
     id: string,
     response: unknown,
     usage: Usage | null,
+    servedBy: ServedBy | null = null,
     now = Date.now(),
   ): Promise<FinishResult> {
     const fields = ['response', JSON.stringify(response)];
+    if (servedBy) fields.push('served_by', JSON.stringify(servedBy));
     if (usage) fields.push('usage', JSON.stringify(usage));
     return this.finish(id, 'completed', '', fields, now);
   }
@@ -253,5 +286,6 @@ export function toRequestView(r: RequestRecord): RequestView {
     response: r.response,
     error: r.error,
     usage: r.usage,
+    served_by: r.servedBy,
   };
 }

@@ -1,4 +1,5 @@
 import { ApiError, createTenantSchema } from '@sluice/core';
+import { readControllerState } from '@sluice/upstream';
 import type { Hono } from 'hono';
 import type { ApiDeps, ApiEnv } from '../../context.js';
 import { tokenAuth } from '../../middleware/auth.js';
@@ -34,6 +35,15 @@ export function registerAdmin(app: Hono<ApiEnv>, deps: ApiDeps) {
     const { info, key } = await deps.tenants.createKey(tenant.id);
     deps.log.info({ tenantId: tenant.id, keyId: info.id }, 'api key created');
     return c.json({ ...info, object: 'api_key', key }, 201);
+  });
+
+  /** The shared rate-limit controller and circuit breakers, per upstream and model. */
+  app.get('/admin/upstreams', async (c) => {
+    const [scopes, globalConcurrency] = await Promise.all([
+      readControllerState(deps.redis, deps.keys),
+      deps.queue.getGlobalConcurrency(),
+    ]);
+    return c.json({ object: 'list', global_concurrency: globalConcurrency, data: scopes });
   });
 
   app.delete('/admin/keys/:id', async (c) => {

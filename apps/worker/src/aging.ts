@@ -1,0 +1,88 @@
+import {
+  type CompletionJobData,
+  type Logger,
+  type RedisKeys,
+  type RequestStore,
+  TERMINAL_STATUSES,
+} from '@sluice/core';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/** Priority of aged jobs: ahead of every tier band (enterprise starts at 100), FIFO among themselves. */
+export const AGED_PRIORITY = 50;
+const PAGE = 500;
+
+/**
+ * Aging against starvation. Strict priority lets a steady stream of high-tier work starve the free
+ * tier; this sweep moves every request that has waited longer than `maxWaitMs` ahead of all tiers, so
+ * each queued request is served within about `maxWaitMs` plus the time to serve the aged ones before
+ * it. One replica sweeps at a time (a lease); a watermark remembers how far creation times were aged.
+ */
+export class AgingSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly deps: {
+      redis: Redis;
+      keys: RedisKeys;
+      queue: Queue<CompletionJobData>;
+      requests: RequestStore;
+      log: Logger;
+      maxWaitMs: number;
+      intervalMs: number;
+    },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.sweep()
+        .catch((err) => this.deps.log.warn({ err: String(err) }, 'aging sweep failed'))
+        .finally(() => {
+          this.running = undefined;
+        });
+    }, this.deps.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass; returns how many jobs were promoted. */
+  async sweep(now = Date.now()): Promise<number> {
+    const { redis, keys, queue, requests, log } = this.deps;
+    const lease = await redis.set(keys.agingLease(), String(process.pid), 'PX', this.deps.intervalMs, 'NX');
+    if (lease !== 'OK') return 0;
+    const from = Number((await redis.get(keys.agingWatermark())) ?? 0);
+    const until = now - this.deps.maxWaitMs;
+    if (until <= from) return 0;
+    const page = await redis.zrangebyscore(
+      keys.openRequests(),
+      `(${from}`,
+      until,
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      PAGE,
+    );
+    let promoted = 0;
+    let watermark = from;
+    for (let i = 0; i < page.length; i += 2) {
+      const id = page[i] as string;
+      watermark = Number(page[i + 1]);
+      const record = await requests.get(id);
+      if (!record || TERMINAL_STATUSES.includes(record.status)) continue;
+      const job = await queue.getJob(id);
+      if (!job || (job.priority ?? 0) <= AGED_PRIORITY) continue;
+      // changePriority re-queues a waiting job behind earlier aged ones, and only updates the stored
+      // priority of a delayed or active job (applied when it is queued again).
+      if ((await job.changePriority({ priority: AGED_PRIORITY })) !== undefined) promoted++;
+    }
+    // A full page may have more behind it at the same score; a short page means we reached `until`.
+    await redis.set(keys.agingWatermark(), String(page.length < PAGE * 2 ? until : watermark));
+    if (promoted > 0) log.info({ promoted }, 'aged long-waiting requests ahead of every tier');
+    return promoted;
+  }
+}
