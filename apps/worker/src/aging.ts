@@ -78,7 +78,8 @@ export class AgingSweeper {
       if (!job || (job.priority ?? 0) <= AGED_PRIORITY) continue;
       // changePriority re-queues a waiting job behind earlier aged ones, and only updates the stored
       // priority of a delayed or active job (applied when it is queued again).
-      if ((await job.changePriority({ priority: AGED_PRIORITY })) !== undefined) promoted++;
+      await job.changePriority({ priority: AGED_PRIORITY });
+      promoted++;
     }
     // A full page may have more behind it at the same score; a short page means we reached `until`.
     await redis.set(keys.agingWatermark(), String(page.length < PAGE * 2 ? until : watermark));

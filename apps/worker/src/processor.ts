@@ -214,6 +214,8 @@ export function createCompletionProcessor(deps: ProcessorDeps): Processor<Comple
           return null;
         }
         const since = await requests.markUnavailable(record.id);
+        // Come back no later than the moment the request's wait runs out.
+        waitMs = Math.min(waitMs, Math.max(1, since + options.upstreamMaxWaitMs - Date.now()));
         if (Date.now() - since >= options.upstreamMaxWaitMs) {
           await finishFailed(record.id, {
             code: 'upstream_unavailable',
