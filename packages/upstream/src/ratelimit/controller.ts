@@ -68,6 +68,7 @@ export interface Lease {
   scope: Scope;
   reservedTokens: number;
   probe: boolean;
+  /** Local clock at grant time, for measuring the call's latency. */
   grantedAt: number;
 }
 
@@ -119,7 +120,8 @@ export class RateLimitController {
     scope: Scope,
     estimatedTokens: number,
     holder: string = randomUUID(),
-    now = Date.now(),
+    /** Override of Redis's clock, for tests. */
+    now?: number,
   ): Promise<Admission> {
     const [rl, leases, cb] = scopeKeys(this.keys, scope);
     const id = holder;
@@ -134,7 +136,7 @@ export class RateLimitController {
       rl,
       leases,
       cb,
-      String(now),
+      now === undefined ? '' : String(now),
       String(estimatedTokens),
       id,
       String(this.options.leaseTtlMs),
@@ -145,7 +147,7 @@ export class RateLimitController {
     if (code === 1) {
       return {
         kind: 'granted',
-        lease: { id, scope, reservedTokens: estimatedTokens, probe: probe === 1, grantedAt: now },
+        lease: { id, scope, reservedTokens: estimatedTokens, probe: probe === 1, grantedAt: Date.now() },
       };
     }
     if (code === -1) return { kind: 'too_large' };
@@ -156,7 +158,8 @@ export class RateLimitController {
   async settle(
     lease: Lease,
     outcome: CallOutcome,
-    now = Date.now(),
+    /** Override of Redis's clock, for tests. */
+    now?: number,
   ): Promise<{ target: number; breaker: string }> {
     const [rl, leases, cb] = scopeKeys(this.keys, lease.scope);
     const h = outcome.headers;
@@ -170,11 +173,11 @@ export class RateLimitController {
       rl,
       leases,
       cb,
-      String(now),
+      now === undefined ? '' : String(now),
       lease.id,
       String(lease.reservedTokens),
       String(charged),
-      outcome.kind === 'ok' ? String(now - lease.grantedAt) : '-1',
+      outcome.kind === 'ok' ? String(Date.now() - lease.grantedAt) : '-1',
       outcome.kind,
       lease.probe ? '1' : '0',
       n(h.limitRequests),

@@ -20,7 +20,10 @@ local cap_r, cap_t = num(f[3], 0), num(f[4], 0)
 local lvl_r, lvl_t = num(f[5], 0), num(f[6], 0)
 local paused_until = num(f[8], 0)
 local lat, tok = num(f[10], 0), num(f[11], 0)
-local dt = math.max(0, now - num(f[7], now))
+-- Never move the clock backwards: refill is counted once, from the latest time seen.
+local ts = num(f[7], now)
+local dt = math.max(0, now - ts)
+ts = math.max(ts, now)
 if lim_r > 0 then lvl_r = math.min(cap_r, lvl_r + dt * lim_r / 60000) end
 if lim_t > 0 then lvl_t = math.min(cap_t, lvl_t + dt * lim_t / 60000) end
 `;
@@ -33,7 +36,13 @@ if lim_t > 0 then lvl_t = math.min(cap_t, lvl_t + dt * lim_t / 60000) end
  * Returns {code, wait ms, reason, probe}: code 1 = granted, 0 = wait, -1 = can never fit.
  */
 export const ACQUIRE = `
+-- One clock for every replica: Redis's own (an explicit ARGV[1] is for tests). Client clocks differ
+-- between hosts, and calls from several processes arrive out of order.
 local now = tonumber(ARGV[1])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local est = tonumber(ARGV[2])
 local cb = redis.call('HMGET', KEYS[3], 'state', 'opened_at', 'probes')
 local cstate = cb[1] or 'closed'
@@ -50,7 +59,7 @@ if cstate == 'half_open' then
   probe = 1
 end
 ${REFILL}
-redis.call('HSET', KEYS[1], 'lvl_r', lvl_r, 'lvl_t', lvl_t, 'ts', now)
+redis.call('HSET', KEYS[1], 'lvl_r', lvl_r, 'lvl_t', lvl_t, 'ts', ts)
 if paused_until > now then return {0, paused_until - now, 'paused', 0} end
 if lim_t > 0 and cap_t > 0 and est > cap_t then return {-1, 0, 'too_large', 0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
@@ -82,7 +91,13 @@ return {1, 0, 'ok', probe}
  * Returns {target concurrency (floored), breaker state}.
  */
 export const SETTLE = `
+-- One clock for every replica: Redis's own (an explicit ARGV[1] is for tests). Client clocks differ
+-- between hosts, and calls from several processes arrive out of order.
 local now = tonumber(ARGV[1])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 redis.call('ZREM', KEYS[2], ARGV[2])
 ${REFILL}
 local est = tonumber(ARGV[3])
@@ -125,10 +140,13 @@ if outcome == 'ok' and latency >= 0 then
 end
 -- Little's law: calls in flight = throughput x latency, with headroom so the budget stays in use.
 local target = tonumber(ARGV[15])
+-- The budget allows the refill rate plus whatever is banked now, spent over the next BURST_MS: a
+-- full per-minute bucket is used at once, a drained one at the sustained rate.
+local BURST_MS = 2000
 local per_ms = nil
-if lim_r > 0 then per_ms = lim_r / 60000 end
+if lim_r > 0 then per_ms = lim_r / 60000 + math.max(0, lvl_r) / BURST_MS end
 if lim_t > 0 and tok > 0 then
-  local t = lim_t / 60000 / tok
+  local t = (lim_t / 60000 + math.max(0, lvl_t) / BURST_MS) / tok
   if per_ms == nil or t < per_ms then per_ms = t end
 end
 if per_ms ~= nil and lat > 0 then
@@ -141,7 +159,7 @@ else
 end
 target = math.max(1, math.min(tonumber(ARGV[16]), target))
 redis.call('HSET', KEYS[1], 'lim_r', lim_r, 'lim_t', lim_t, 'cap_r', cap_r, 'cap_t', cap_t,
-  'lvl_r', lvl_r, 'lvl_t', lvl_t, 'ts', now, 'paused_until', paused_until, 'lat', lat, 'tok', tok, 'target', target)
+  'lvl_r', lvl_r, 'lvl_t', lvl_t, 'ts', ts, 'paused_until', paused_until, 'lat', lat, 'tok', tok, 'target', target)
 
 local b = redis.call('HMGET', KEYS[3], 'state', 'consec', 'win_start', 'win_ok', 'win_fail', 'probes')
 local state = b[1] or 'closed'
