@@ -9,3 +9,4 @@ export * from './redis/index.js';
 export * from './requests/index.js';
 export * from './tenants/index.js';
 export * from './tokens/index.js';
+export * from './ssrf/index.js';
