@@ -181,13 +181,18 @@ export function createCompletionProcessor(deps: ProcessorDeps): Processor<Comple
     estimate: number,
   ): Promise<{ route: Route; lease: Lease } | null> {
     const routes = router.routes(record.model);
+    const holder = job.id ?? record.id;
     const deadline = Date.now() + options.inlineWaitMaxMs;
     for (;;) {
       let waitMs = Number.POSITIVE_INFINITY;
       let everyRouteUnavailable = true;
       let everyRouteTooLarge = true;
       for (const route of routes) {
-        const admission = await controller.acquire(route.scope, estimate, job.id ?? record.id);
+        const admission = await controller.acquire(route.scope, estimate, {
+          holder,
+          priority: job.priority || jobPriority(record.tier, record.priority),
+          pollWithinMs: options.inlineWaitMaxMs,
+        });
         if (admission.kind === 'granted') return { route, lease: admission.lease };
         if (admission.kind === 'too_large') continue;
         everyRouteTooLarge = false;
@@ -231,6 +236,8 @@ export function createCompletionProcessor(deps: ProcessorDeps): Processor<Comple
             ? 'Waiting for the upstream to recover.'
             : 'Waiting for rate-limit budget.',
         });
+        // Out of the admission line: jobs that keep asking must not queue behind one that left.
+        await Promise.all(routes.map((r) => controller.forget(r.scope, holder)));
         return handBack(job, token, waitMs);
       }
       await sleep(waitMs);

@@ -7,6 +7,6 @@ export * from './logger/index.js';
 export * from './queue/index.js';
 export * from './redis/index.js';
 export * from './requests/index.js';
+export * from './ssrf/index.js';
 export * from './tenants/index.js';
 export * from './tokens/index.js';
-export * from './ssrf/index.js';

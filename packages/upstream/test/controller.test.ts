@@ -73,15 +73,15 @@ describe('RateLimitController (real Redis)', () => {
 
   it('starts with a small probe concurrency until the limits are known', async () => {
     const t = 1_000_000;
-    expect((await a.acquire(scope, 10, 'j1', t)).kind).toBe('granted');
-    expect((await b.acquire(scope, 10, 'j2', t)).kind).toBe('granted');
-    const third = await a.acquire(scope, 10, 'j3', t);
+    expect((await a.acquire(scope, 10, { holder: 'j1', now: t })).kind).toBe('granted');
+    expect((await b.acquire(scope, 10, { holder: 'j2', now: t })).kind).toBe('granted');
+    const third = await a.acquire(scope, 10, { holder: 'j3', now: t });
     expect(third).toMatchObject({ kind: 'wait', reason: 'concurrency' });
   });
 
   it('learns the limits and burst capacity from headers and paces across replicas', async () => {
     const t = 2_000_000;
-    const first = await a.acquire(scope, 100, 'j1', t);
+    const first = await a.acquire(scope, 100, { holder: 'j1', now: t });
     if (first.kind !== 'granted') throw new Error('expected a grant');
     // 600 RPM enforced over 1 s: capacity 10; after this call 9 left, full again in 100 ms.
     const settled = await a.settle(
@@ -100,26 +100,66 @@ describe('RateLimitController (real Redis)', () => {
 
     // The two replicas share one budget: 9 grants at most, then both are told to wait.
     let granted = 0;
+    const waiting: string[] = [];
     for (let i = 0; i < 20; i++) {
       const c = i % 2 === 0 ? a : b;
-      const r = await c.acquire(scope, 100, `k${i}`, t + 50);
+      const r = await c.acquire(scope, 100, { holder: `k${i}`, now: t + 50 });
       if (r.kind === 'granted') {
         granted++;
         await c.settle(r.lease, { kind: 'ok', chargedTokens: 100, headers: none }, t + 50);
       } else {
-        expect(r).toMatchObject({ kind: 'wait', reason: 'requests' });
-        // One request refills every 100 ms at 600 RPM.
-        expect(r.kind === 'wait' && r.waitMs).toBeLessThanOrEqual(100);
+        waiting.push(`k${i}`);
+        // One request refills every 100 ms at 600 RPM; callers further back are told to wait longer.
+        expect(r.kind === 'wait' && ['requests', 'queued'].includes(r.reason)).toBe(true);
       }
     }
     expect(granted).toBe(9);
-    // 100 ms later one more request fits.
-    expect((await b.acquire(scope, 100, 'later', t + 150)).kind).toBe('granted');
+    // 100 ms later one more request fits, and it goes to the first caller in line, not a newcomer.
+    // (Callers that arrived in the same millisecond are ordered by id.)
+    const firstInLine = [...waiting].sort()[0];
+    expect(await b.acquire(scope, 100, { holder: 'newcomer', now: t + 160 })).toMatchObject({
+      reason: 'queued',
+    });
+    expect((await a.acquire(scope, 100, { holder: firstInLine, now: t + 160 })).kind).toBe('granted');
+  });
+
+  it('serves waiting callers in priority order, then arrival', async () => {
+    const t = 2_500_000;
+    const first = await a.acquire(scope, 10, { holder: 'seed', now: t });
+    if (first.kind !== 'granted') throw new Error('expected a grant');
+    await a.settle(
+      first.lease,
+      {
+        kind: 'ok',
+        chargedTokens: 10,
+        headers: headers({ limR: 60, remR: 0, resetR: '1s', limT: 600_000, remT: 9_990, resetT: '10ms' }),
+      },
+      t,
+    );
+    // The budget is empty: a free-tier job (priority 320) waits first, then an enterprise job (100).
+    expect(await a.acquire(scope, 10, { holder: 'free', priority: 320, now: t + 10 })).toMatchObject({
+      kind: 'wait',
+    });
+    expect(await b.acquire(scope, 10, { holder: 'vip', priority: 100, now: t + 20 })).toMatchObject({
+      kind: 'wait',
+    });
+    // One request's budget comes back after 1 s: the enterprise job takes it although it came later.
+    expect(await a.acquire(scope, 10, { holder: 'free', priority: 320, now: t + 1_010 })).toMatchObject({
+      reason: 'queued',
+    });
+    expect((await b.acquire(scope, 10, { holder: 'vip', priority: 100, now: t + 1_011 })).kind).toBe(
+      'granted',
+    );
+    // A waiter that leaves the line (handed back to the queue) no longer holds anyone up.
+    await a.forget(scope, 'free');
+    expect((await b.acquire(scope, 10, { holder: 'next', priority: 320, now: t + 2_020 })).kind).toBe(
+      'granted',
+    );
   });
 
   it('refuses a call that can never fit the token capacity', async () => {
     const t = 3_000_000;
-    const first = await a.acquire(scope, 10, 'j1', t);
+    const first = await a.acquire(scope, 10, { holder: 'j1', now: t });
     if (first.kind !== 'granted') throw new Error('expected a grant');
     await a.settle(
       first.lease,
@@ -130,12 +170,12 @@ describe('RateLimitController (real Redis)', () => {
       },
       t,
     );
-    expect(await a.acquire(scope, 5_000, 'big', t)).toEqual({ kind: 'too_large' });
+    expect(await a.acquire(scope, 5_000, { holder: 'big', now: t })).toEqual({ kind: 'too_large' });
   });
 
   it('reserves estimated tokens and settles with the real charge', async () => {
     const t = 4_000_000;
-    const first = await a.acquire(scope, 10, 'j1', t);
+    const first = await a.acquire(scope, 10, { holder: 'j1', now: t });
     if (first.kind !== 'granted') throw new Error('expected a grant');
     await a.settle(
       first.lease,
@@ -154,59 +194,67 @@ describe('RateLimitController (real Redis)', () => {
       t,
     );
     // 990 tokens left: a 600-token estimate fits once, not twice.
-    const one = await a.acquire(scope, 600, 'e1', t);
+    const one = await a.acquire(scope, 600, { holder: 'e1', now: t });
     expect(one.kind).toBe('granted');
-    expect(await a.acquire(scope, 600, 'e2', t)).toMatchObject({ kind: 'wait', reason: 'tokens' });
-    // The call really counted 100: 500 tokens come back and the next one fits.
+    expect(await a.acquire(scope, 600, { holder: 'e2', now: t })).toMatchObject({
+      kind: 'wait',
+      reason: 'tokens',
+    });
+    // The call really counted 100: 500 tokens come back and the waiting caller fits.
     if (one.kind === 'granted')
       await a.settle(one.lease, { kind: 'ok', chargedTokens: 100, headers: none }, t);
-    expect((await a.acquire(scope, 600, 'e3', t)).kind).toBe('granted');
+    expect((await a.acquire(scope, 600, { holder: 'e2', now: t })).kind).toBe('granted');
   });
 
   it('a 429 pauses every replica for the retry-after time', async () => {
     const t = 5_000_000;
-    const first = await a.acquire(scope, 10, 'j1', t);
+    const first = await a.acquire(scope, 10, { holder: 'j1', now: t });
     if (first.kind !== 'granted') throw new Error('expected a grant');
     await a.settle(first.lease, { kind: 'rate_limited', pauseMs: 1_500, headers: none }, t);
-    const other = await b.acquire(scope, 10, 'j2', t + 100);
+    const other = await b.acquire(scope, 10, { holder: 'j2', now: t + 100 });
     expect(other).toMatchObject({ kind: 'wait', reason: 'paused', waitMs: 1_400 });
-    expect((await b.acquire(scope, 10, 'j2', t + 1_501)).kind).toBe('granted');
+    expect((await b.acquire(scope, 10, { holder: 'j2', now: t + 1_501 })).kind).toBe('granted');
   });
 
   it('a lease held by a dead worker is replaced when its job runs again, or lapses', async () => {
     const t = 6_000_000;
-    await a.acquire(scope, 10, 'job-1', t);
-    await a.acquire(scope, 10, 'job-2', t);
+    await a.acquire(scope, 10, { holder: 'job-1', now: t });
+    await a.acquire(scope, 10, { holder: 'job-2', now: t });
     // Concurrency 2 is used up by two leases whose worker died without settling.
-    expect(await b.acquire(scope, 10, 'job-3', t)).toMatchObject({ kind: 'wait', reason: 'concurrency' });
+    expect(await b.acquire(scope, 10, { holder: 'job-3', now: t })).toMatchObject({
+      kind: 'wait',
+      reason: 'concurrency',
+    });
     // job-1 runs again on another worker: its old lease does not block it.
-    expect((await b.acquire(scope, 10, 'job-1', t)).kind).toBe('granted');
+    expect((await b.acquire(scope, 10, { holder: 'job-1', now: t })).kind).toBe('granted');
     // After the lease TTL, job-2's lease lapses.
-    expect((await b.acquire(scope, 10, 'job-3', t + options.leaseTtlMs + 1)).kind).toBe('granted');
+    expect((await b.acquire(scope, 10, { holder: 'job-3', now: t + options.leaseTtlMs + 1 })).kind).toBe(
+      'granted',
+    );
   });
 
   it('the breaker opens on consecutive failures, probes once after the cooldown, closes on success', async () => {
     const t = 7_000_000;
     for (let i = 0; i < 3; i++) {
-      const r = await a.acquire(scope, 10, `f${i}`, t);
+      const r = await a.acquire(scope, 10, { holder: `f${i}`, now: t });
       if (r.kind !== 'granted') throw new Error(`expected a grant, got ${JSON.stringify(r)}`);
       await a.settle(r.lease, { kind: 'failure', headers: none }, t);
     }
-    expect(await b.acquire(scope, 10, 'x', t + 10)).toMatchObject({
+    expect(await b.acquire(scope, 10, { holder: 'x', now: t + 10 })).toMatchObject({
       kind: 'wait',
       reason: 'breaker_open',
       waitMs: 990,
     });
-    const probe = await b.acquire(scope, 10, 'probe', t + 1_001);
+    const probe = await b.acquire(scope, 10, { holder: 'probe', now: t + 1_001 });
     expect(probe.kind === 'granted' && probe.lease.probe).toBe(true);
     // Only one probe at a time while half-open.
-    expect(await a.acquire(scope, 10, 'y', t + 1_002)).toMatchObject({
+    expect(await a.acquire(scope, 10, { holder: 'y', now: t + 1_002 })).toMatchObject({
       kind: 'wait',
       reason: 'breaker_half_open',
     });
     if (probe.kind === 'granted')
       await b.settle(probe.lease, { kind: 'ok', chargedTokens: 10, headers: none }, t + 1_003);
-    expect((await a.acquire(scope, 10, 'z', t + 1_004)).kind).toBe('granted');
+    expect((await a.acquire(scope, 10, { holder: 'z', now: t + 1_004 })).kind).toBe('granted');
     const [state] = await readControllerState(redis, keys, t + 1_004);
     expect(state?.breaker).toMatchObject({ state: 'closed', opened: 1 });
   });
@@ -214,7 +262,7 @@ describe('RateLimitController (real Redis)', () => {
   it('a failed probe opens the breaker again; an error rate over the window opens it too', async () => {
     const t = 8_000_000;
     const grant = async (c: RateLimitController, id: string, at: number) => {
-      const r = await c.acquire(scope, 10, id, at);
+      const r = await c.acquire(scope, 10, { holder: id, now: at });
       if (r.kind !== 'granted') throw new Error(`expected a grant for ${id}, got ${JSON.stringify(r)}`);
       return r.lease;
     };
@@ -227,10 +275,13 @@ describe('RateLimitController (real Redis)', () => {
         t,
       );
     }
-    expect(await a.acquire(scope, 10, 'after', t)).toMatchObject({ kind: 'wait', reason: 'breaker_open' });
+    expect(await a.acquire(scope, 10, { holder: 'after', now: t })).toMatchObject({
+      kind: 'wait',
+      reason: 'breaker_open',
+    });
     const probe = await grant(b, 'probe', t + 1_001);
     await b.settle(probe, { kind: 'failure', headers: none }, t + 1_002);
-    expect(await a.acquire(scope, 10, 'again', t + 1_003)).toMatchObject({
+    expect(await a.acquire(scope, 10, { holder: 'again', now: t + 1_003 })).toMatchObject({
       kind: 'wait',
       reason: 'breaker_open',
     });
@@ -239,10 +290,10 @@ describe('RateLimitController (real Redis)', () => {
   it('4xx answers and aborts say nothing about health', async () => {
     const t = 9_000_000;
     for (let i = 0; i < 5; i++) {
-      const r = await a.acquire(scope, 10, `n${i}`, t);
+      const r = await a.acquire(scope, 10, { holder: `n${i}`, now: t });
       if (r.kind !== 'granted') throw new Error('expected a grant');
       await a.settle(r.lease, { kind: 'neutral', headers: none }, t);
     }
-    expect((await a.acquire(scope, 10, 'ok', t)).kind).toBe('granted');
+    expect((await a.acquire(scope, 10, { holder: 'ok', now: t })).kind).toBe('granted');
   });
 });

@@ -29,6 +29,10 @@ export function redisKeys(prefix: string) {
     rateLimit: (scopeId: string) => `${prefix}:rl:${scopeId}`,
     /** Sorted set: in-flight call leases of one scope, scored by expiry. */
     rateLimitLeases: (scopeId: string) => `${prefix}:rl:${scopeId}:leases`,
+    /** Sorted set: callers waiting for budget, in priority-then-arrival order. */
+    rateLimitWaiters: (scopeId: string) => `${prefix}:rl:${scopeId}:waiters`,
+    /** Sorted set: when each waiter's place lapses unless it asks again. */
+    rateLimitWaiterExpiry: (scopeId: string) => `${prefix}:rl:${scopeId}:waiters-exp`,
     /** Hash: scope id → {upstreamId, model}, so the controller's state can be listed. */
     rateLimitScopes: () => `${prefix}:rl-scopes`,
     /** Hash: the circuit breaker of one upstream + model. */

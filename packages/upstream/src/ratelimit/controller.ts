@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { RedisKeys } from '@sluice/core';
 import type { Redis } from 'ioredis';
 import type { RateLimitHeaders } from './headers.js';
-import { ACQUIRE, SETTLE } from './scripts.js';
+import { ACQUIRE, FORGET, SETTLE } from './scripts.js';
 
 /** Tuning of the controller and breaker; every replica must use the same values. */
 export interface ControllerOptions {
@@ -45,9 +45,26 @@ export function upstreamIdOf(name: string, baseURL: string, apiKey: string): str
   return `${name}-${createHash('sha256').update(`${baseURL}\n${apiKey}`).digest('hex').slice(0, 10)}`;
 }
 
-function scopeKeys(keys: RedisKeys, scope: Scope): [string, string, string] {
+function scopeKeys(keys: RedisKeys, scope: Scope): [string, string, string, string, string] {
   const id = `${scope.upstreamId}:${scope.model}`;
-  return [keys.rateLimit(id), keys.rateLimitLeases(id), keys.breaker(id)];
+  return [
+    keys.rateLimit(id),
+    keys.rateLimitLeases(id),
+    keys.breaker(id),
+    keys.rateLimitWaiters(id),
+    keys.rateLimitWaiterExpiry(id),
+  ];
+}
+
+export interface AcquireOptions {
+  /** Lease and waiter id; pass the job id so a re-run job replaces its dead lease. Default: random. */
+  holder?: string;
+  /** The caller's place in line while budget is short: lower first (BullMQ priority). Default 0. */
+  priority?: number;
+  /** The caller asks again within this long while it waits inline, ms. Default 2000. */
+  pollWithinMs?: number;
+  /** Override of Redis's clock, for tests. */
+  now?: number;
 }
 
 export type Admission =
@@ -106,6 +123,8 @@ export interface ScopeState extends Scope {
  * corrects the model with the real usage and headers, feeds the breaker, and on a 429 pauses the fleet.
  */
 export class RateLimitController {
+  private readonly knownScopes = new Set<string>();
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
@@ -116,33 +135,27 @@ export class RateLimitController {
    * Asks to make one call. `holder` names the lease; pass the job id so that when a crashed worker's
    * job runs again, its new lease replaces the dead one instead of holding a slot until it expires.
    */
-  async acquire(
-    scope: Scope,
-    estimatedTokens: number,
-    holder: string = randomUUID(),
-    /** Override of Redis's clock, for tests. */
-    now?: number,
-  ): Promise<Admission> {
-    const [rl, leases, cb] = scopeKeys(this.keys, scope);
-    const id = holder;
-    await this.redis.hset(
-      this.keys.rateLimitScopes(),
-      `${scope.upstreamId}:${scope.model}`,
-      JSON.stringify(scope),
-    );
+  async acquire(scope: Scope, estimatedTokens: number, opts: AcquireOptions = {}): Promise<Admission> {
+    const keys = scopeKeys(this.keys, scope);
+    const id = opts.holder ?? randomUUID();
+    const scopeId = `${scope.upstreamId}:${scope.model}`;
+    if (!this.knownScopes.has(scopeId)) {
+      await this.redis.hset(this.keys.rateLimitScopes(), scopeId, JSON.stringify(scope));
+      this.knownScopes.add(scopeId);
+    }
     const [code, waitMs, reason, probe] = (await this.redis.eval(
       ACQUIRE,
-      3,
-      rl,
-      leases,
-      cb,
-      now === undefined ? '' : String(now),
+      5,
+      ...keys,
+      opts.now === undefined ? '' : String(opts.now),
       String(estimatedTokens),
       id,
       String(this.options.leaseTtlMs),
       String(this.options.initialConcurrency),
       String(this.options.breaker.cooldownMs),
       String(this.options.breaker.halfOpenProbes),
+      String(opts.priority ?? 0),
+      String(opts.pollWithinMs ?? 2_000),
     )) as [number, number, string, number];
     if (code === 1) {
       return {
@@ -152,6 +165,12 @@ export class RateLimitController {
     }
     if (code === -1) return { kind: 'too_large' };
     return { kind: 'wait', waitMs: Math.max(1, waitMs), reason: reason as WaitReason };
+  }
+
+  /** Leaves the admission line of `scope` (the caller gave up waiting and went back to the queue). */
+  async forget(scope: Scope, holder: string): Promise<void> {
+    const [, , , waiters, expiry] = scopeKeys(this.keys, scope);
+    await this.redis.eval(FORGET, 2, waiters, expiry, holder);
   }
 
   /** Settles a lease; returns the scope's new concurrency target and breaker state. */

@@ -30,9 +30,11 @@ if lim_t > 0 then lvl_t = math.min(cap_t, lvl_t + dt * lim_t / 60000) end
 
 /**
  * Ask to make one call.
- * KEYS[1] limiter hash, KEYS[2] leases zset, KEYS[3] breaker hash
- * ARGV[1] now ms, ARGV[2] estimated tokens, ARGV[3] lease id, ARGV[4] lease ttl ms,
- * ARGV[5] initial concurrency, ARGV[6] breaker cooldown ms, ARGV[7] half-open probes
+ * KEYS[1] limiter hash, KEYS[2] leases zset, KEYS[3] breaker hash, KEYS[4] waiters zset (priority
+ * order), KEYS[5] waiter expiry zset
+ * ARGV[1] now ms ('' = Redis TIME), ARGV[2] estimated tokens, ARGV[3] holder (lease id), ARGV[4]
+ * lease ttl ms, ARGV[5] initial concurrency, ARGV[6] breaker cooldown ms, ARGV[7] half-open probes,
+ * ARGV[8] caller priority (lower first), ARGV[9] longest wait the caller will poll again within, ms
  * Returns {code, wait ms, reason, probe}: code 1 = granted, 0 = wait, -1 = can never fit.
  */
 export const ACQUIRE = `
@@ -60,15 +62,45 @@ if cstate == 'half_open' then
 end
 ${REFILL}
 redis.call('HSET', KEYS[1], 'lvl_r', lvl_r, 'lvl_t', lvl_t, 'ts', ts)
-if paused_until > now then return {0, paused_until - now, 'paused', 0} end
 if lim_t > 0 and cap_t > 0 and est > cap_t then return {-1, 0, 'too_large', 0} end
+-- Callers waiting for budget queue in priority order (then arrival), so a high-tier job that just
+-- arrived is served before jobs of lower tiers that were already waiting. A waiter that stops
+-- asking (handed back, or its worker died) drops out when its entry expires.
+local holder = ARGV[3]
+local expired = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now)
+for _, id in ipairs(expired) do
+  redis.call('ZREM', KEYS[4], id)
+  redis.call('ZREM', KEYS[5], id)
+end
+if not redis.call('ZSCORE', KEYS[4], holder) then
+  redis.call('ZADD', KEYS[4], tonumber(ARGV[8]) * 1e13 + now, holder)
+end
+local function wait(ms, reason)
+  redis.call('ZADD', KEYS[5], now + math.min(ms, tonumber(ARGV[9])) + 500, holder)
+  return {0, ms, reason, 0}
+end
+if paused_until > now then return wait(paused_until - now, 'paused') end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 -- A lease held under this id belonged to an earlier run of the same job (its worker died): drop it.
-redis.call('ZREM', KEYS[2], ARGV[3])
-local target = num(f[9], tonumber(ARGV[5]))
-if redis.call('ZCARD', KEYS[2]) >= math.floor(target) then return {0, 20, 'concurrency', 0} end
-if lim_r > 0 and lvl_r < 1 then return {0, math.ceil((1 - lvl_r) * 60000 / lim_r), 'requests', 0} end
-if lim_t > 0 and lvl_t < est then return {0, math.ceil((est - lvl_t) * 60000 / lim_t), 'tokens', 0} end
+redis.call('ZREM', KEYS[2], holder)
+local target = math.floor(num(f[9], tonumber(ARGV[5])))
+local slots = target - redis.call('ZCARD', KEYS[2])
+if slots <= 0 then return wait(20, 'concurrency') end
+if lim_r > 0 and lvl_r < 1 then return wait(math.ceil((1 - lvl_r) * 60000 / lim_r), 'requests') end
+if lim_t > 0 and lvl_t < est then return wait(math.ceil((est - lvl_t) * 60000 / lim_t), 'tokens') end
+-- Budget for n calls now: only the first n waiters in line may take it.
+local n = slots
+if lim_r > 0 then n = math.min(n, math.floor(lvl_r)) end
+if lim_t > 0 then n = math.min(n, math.floor(lvl_t / est)) end
+local rank = redis.call('ZRANK', KEYS[4], holder)
+if rank >= n then
+  -- Ask again about when the budget for the callers ahead will have come in (at most 250 ms).
+  local ms = 10
+  if lim_r > 0 then ms = math.max(ms, math.ceil((rank - n + 1) * 60000 / lim_r)) end
+  return wait(math.min(ms, 250), 'queued')
+end
+redis.call('ZREM', KEYS[4], holder)
+redis.call('ZREM', KEYS[5], holder)
 if lim_r > 0 then lvl_r = lvl_r - 1 end
 if lim_t > 0 then lvl_t = lvl_t - est end
 redis.call('HSET', KEYS[1], 'lvl_r', lvl_r, 'lvl_t', lvl_t)
@@ -76,6 +108,16 @@ redis.call('HINCRBY', KEYS[1], 'granted', 1)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[3])
 if probe == 1 then redis.call('HINCRBY', KEYS[3], 'probes', 1) end
 return {1, 0, 'ok', probe}
+`;
+
+/**
+ * Leave the admission line (the caller stops waiting: handed back to the queue).
+ * KEYS[1] waiters zset, KEYS[2] waiter expiry zset; ARGV[1] holder
+ */
+export const FORGET = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
 `;
 
 /**
