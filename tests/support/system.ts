@@ -154,7 +154,9 @@ export async function waitTerminal(tenant: TestTenant, id: string, timeoutMs = 3
     if (Date.now() > deadline) {
       // Say why: the controller's view of the upstreams is usually the answer.
       const base = new URL(res.url).origin;
-      const upstreams = await fetch(`${base}/admin/upstreams`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })
+      const upstreams = await fetch(`${base}/admin/upstreams`, {
+        headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
         .then((r) => r.text())
         .catch((err) => String(err));
       throw new Error(`request ${id} still ${body.status} after ${timeoutMs} ms; upstreams: ${upstreams}`);
