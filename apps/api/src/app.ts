@@ -7,6 +7,7 @@ import { errorHandler, notFound } from './middleware/errors.js';
 import { registerAdmin } from './routes/admin/index.js';
 import { registerOps } from './routes/health.js';
 import { registerRequests } from './routes/requests/index.js';
+import { registerWebhooks } from './routes/webhooks/index.js';
 
 /** Builds the HTTP app from its dependencies; main.ts owns the process, tests call app.request(). */
 export function createApp(deps: ApiDeps): Hono<ApiEnv> {
@@ -40,6 +41,7 @@ export function createApp(deps: ApiDeps): Hono<ApiEnv> {
   registerAdmin(app, deps);
   app.use('/v1/*', tenantAuth(deps));
   registerRequests(app, deps);
+  registerWebhooks(app, deps);
 
   app.notFound(notFound);
   app.onError(errorHandler(deps));

@@ -1,4 +1,4 @@
-import { envInt, loadConfig, sharedEnv } from '@sluice/core';
+import { envBoolean, envInt, loadConfig, sharedEnv } from '@sluice/core';
 import { z } from 'zod';
 
 /** The API's environment. Every variable is documented in the README's configuration table. */
@@ -17,6 +17,10 @@ export const apiEnvSchema = z.object({
   IDEMPOTENCY_TTL_SECONDS: envInt(86_400, 60),
   /** Longest `?wait=` a poll may ask for. Default 30. */
   MAX_WAIT_SECONDS: envInt(30, 0, 300),
+  /** Allow webhook URLs on private networks (local development and tests only). Default false. */
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: envBoolean(false),
+  /** After a secret rotation, how long the old secret keeps signing deliveries, s. Default 86400. */
+  WEBHOOK_SECRET_GRACE_SECONDS: envInt(86_400, 0),
   /** How long SIGTERM waits for in-flight HTTP requests. Default 10000. */
   SHUTDOWN_TIMEOUT_MS: envInt(10_000, 0),
 });

@@ -1,4 +1,13 @@
-import type { CompletionJobData, Logger, RedisKeys, RequestStore, Tenant, TenantStore } from '@sluice/core';
+import type {
+  CompletionJobData,
+  Logger,
+  RedisKeys,
+  RequestStore,
+  Tenant,
+  TenantStore,
+  WebhookJobData,
+  WebhookStore,
+} from '@sluice/core';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from './config.js';
@@ -13,6 +22,9 @@ export interface ApiDeps {
   queue: Queue<CompletionJobData>;
   requests: RequestStore;
   tenants: TenantStore;
+  webhooks: WebhookStore;
+  /** Webhook dispatches (cancellations) and manual redeliveries. */
+  webhookQueue: Queue<WebhookJobData>;
   waiter: CompletionWaiter;
   metrics: ApiMetrics;
   log: Logger;

@@ -17,6 +17,9 @@ async function main() {
   const log = createLogger('api', config.LOG_LEVEL);
   if (!config.ADMIN_TOKEN) log.warn('ADMIN_TOKEN is unset: the admin API is disabled');
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  if (config.WEBHOOK_ALLOW_PRIVATE_NETWORKS) {
+    log.warn('WEBHOOK_ALLOW_PRIVATE_NETWORKS=true: webhooks may target private networks (development only)');
+  }
   let api: Awaited<ReturnType<typeof startApi>> | undefined;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     // on, not once: a second signal (e.g. relayed by a supervisor) must not kill a draining process.

@@ -5,10 +5,12 @@ import {
   createCompletionsQueue,
   createLogger,
   createRedis,
+  createWebhooksQueue,
   type Logger,
   RequestStore,
   redisKeys,
   TenantStore,
+  WebhookStore,
 } from '@sluice/core';
 import { createApp } from './app.js';
 import type { ApiConfig } from './config.js';
@@ -37,6 +39,8 @@ export async function startApi(
     conn.on('error', (err) => log.warn({ err: err.message, connection: name }, 'redis connection error'));
   }
   const queue = createCompletionsQueue(queueConnection, keys);
+  const webhookQueue = createWebhooksQueue(queueConnection, keys);
+  webhookQueue.on('error', (err) => log.warn({ err: err.message }, 'webhook queue error'));
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
   const waiter = new CompletionWaiter(subscriber, keys, log);
   await waiter.start();
@@ -53,6 +57,8 @@ export async function startApi(
       idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
     }),
     tenants: new TenantStore(redis, keys),
+    webhooks: new WebhookStore(redis, keys),
+    webhookQueue,
     waiter,
     metrics: createApiMetrics(queue),
     log,
@@ -82,7 +88,7 @@ export async function startApi(
         log.warn('shutdown timeout: closing remaining connections');
         if ('closeAllConnections' in server) server.closeAllConnections();
       }
-      await queue.close().catch(() => undefined);
+      await Promise.all([queue.close(), webhookQueue.close()]).catch(() => undefined);
       await Promise.all([closeRedis(redis), closeRedis(subscriber), closeRedis(queueConnection)]);
       log.info('api stopped');
     })();

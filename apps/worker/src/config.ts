@@ -1,4 +1,4 @@
-import { envInt, loadConfig, sharedEnv } from '@sluice/core';
+import { envBoolean, envInt, loadConfig, sharedEnv } from '@sluice/core';
 import { z } from 'zod';
 
 /** A JSON-valued env variable, validated by `schema`. */
@@ -81,6 +81,25 @@ export const workerEnvSchema = z.object({
   AGING_MAX_WAIT_MS: envInt(300_000, 1_000),
   /** How often the aging sweep runs, ms. Default 5000. */
   AGING_INTERVAL_MS: envInt(5_000, 100),
+  /** Webhook deliveries one worker process makes at once. Default 50. */
+  WEBHOOK_CONCURRENCY: envInt(50, 1, 1_000),
+  /** Timeout of one webhook delivery attempt, ms. Default 15000. */
+  WEBHOOK_TIMEOUT_MS: envInt(15_000, 100),
+  /**
+   * When each delivery attempt happens, ms after the message: the first is the initial attempt.
+   * Default: at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (each with ±10% jitter).
+   */
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'a comma-separated list of milliseconds, e.g. 0,5000,300000')
+    .default('0,5000,300000,1800000,7200000,18000000,36000000,50400000,72000000,86400000')
+    .transform((v) => v.split(',').map(Number)),
+  /** An endpoint whose every delivery has failed for this long is disabled, ms. Default 5 days. */
+  WEBHOOK_DISABLE_AFTER_MS: envInt(5 * 86_400_000, 0),
+  /** Allow webhook targets on private networks (local development and tests only). Default false. */
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: envBoolean(false),
+  /** How often finished requests whose webhook events were never queued are re-queued, ms. Default 5000. */
+  OUTBOX_SWEEP_INTERVAL_MS: envInt(5_000, 100),
   /** Attempts per request, first call included; must match the API's. Default 5. */
   MAX_ATTEMPTS: envInt(5, 1, 50),
   /** Base of the exponential backoff (full jitter), ms. Default 1000. */

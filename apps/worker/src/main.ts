@@ -16,6 +16,9 @@ async function main() {
   }
   const log = createLogger('worker', config.LOG_LEVEL);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  if (config.WEBHOOK_ALLOW_PRIVATE_NETWORKS) {
+    log.warn('WEBHOOK_ALLOW_PRIVATE_NETWORKS=true: webhooks may target private networks (development only)');
+  }
   let handle: Awaited<ReturnType<typeof startWorker>> | undefined;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     // on, not once: a second signal (e.g. relayed by a supervisor) must not kill a draining process.

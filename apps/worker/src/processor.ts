@@ -34,6 +34,8 @@ export interface ProcessorOptions {
   maxRateLimitRetries: number;
   /** How long a request may wait on unavailable upstreams before it fails, ms. */
   upstreamMaxWaitMs: number;
+  /** How long a job waits for its request record to appear before it is dropped, ms. */
+  recordGraceMs: number;
 }
 
 export interface ProcessorDeps {
@@ -46,6 +48,8 @@ export interface ProcessorDeps {
   options: ProcessorOptions;
   /** Told the controller's new concurrency target for a scope after every call. */
   onTarget: (scope: Scope, target: number) => void;
+  /** Told when this processor moved a request to a terminal state (queues its webhook events). */
+  onFinished: (requestId: string) => void;
 }
 
 /** Thrown to hand a job back to the queue without spending an attempt (pacing, 429s, open breakers). */
@@ -71,6 +75,9 @@ export function createCompletionProcessor(deps: ProcessorDeps): Processor<Comple
     const attempt = job.attemptsMade + 1;
     const started = await requests.startAttempt(requestId, attempt);
     if (started === 'missing') {
+      // The API adds the job before the record: give a fresh job a moment for its record to appear.
+      // A job whose record never came was refused (503) or its record expired: it never runs.
+      if (Date.now() - job.timestamp < options.recordGraceMs) return handBack(job, token, 1_000);
       await requests.forgetOpen(requestId);
       log.warn({ requestId }, 'request record missing; job dropped');
       return 'missing';
@@ -108,7 +115,10 @@ export function createCompletionProcessor(deps: ProcessorDeps): Processor<Comple
         upstream: route.upstream.name,
         model: route.model,
       });
-      if (done === 'ok') metrics.requestsFinished.inc({ status: 'completed', code: '' });
+      if (done === 'ok') {
+        metrics.requestsFinished.inc({ status: 'completed', code: '' });
+        deps.onFinished(requestId);
+      }
       return 'completed';
     } catch (err) {
       if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
@@ -212,10 +222,16 @@ export function createCompletionProcessor(deps: ProcessorDeps): Processor<Comple
       if (everyRouteUnavailable) {
         const cached = await deps.cache.lookup(record.body ?? {});
         if (cached) {
-          await requests.complete(record.id, cached, (cached.usage as Usage | undefined) ?? null, {
-            upstream: 'cache',
-            model: String(cached.model ?? record.model),
-          });
+          const done = await requests.complete(
+            record.id,
+            cached,
+            (cached.usage as Usage | undefined) ?? null,
+            {
+              upstream: 'cache',
+              model: String(cached.model ?? record.model),
+            },
+          );
+          if (done === 'ok') deps.onFinished(record.id);
           return null;
         }
         const since = await requests.markUnavailable(record.id);
@@ -256,7 +272,10 @@ export function createCompletionProcessor(deps: ProcessorDeps): Processor<Comple
 
   async function finishFailed(requestId: string, error: RequestError) {
     const done = await requests.fail(requestId, error);
-    if (done === 'ok') metrics.requestsFinished.inc({ status: 'failed', code: error.code });
+    if (done === 'ok') {
+      metrics.requestsFinished.inc({ status: 'failed', code: error.code });
+      deps.onFinished(requestId);
+    }
   }
 }
 

@@ -6,10 +6,13 @@ import {
   createCompletionsQueue,
   createLogger,
   createRedis,
+  createWebhooksQueue,
   type Logger,
   QUEUES,
+  queueWebhookDispatch,
   RequestStore,
   redisKeys,
+  WebhookStore,
 } from '@sluice/core';
 import { type ControllerOptions, RateLimitController } from '@sluice/upstream';
 import { Worker } from 'bullmq';
@@ -23,12 +26,14 @@ import { createOpsApp } from './ops-server.js';
 import { createCompletionProcessor } from './processor.js';
 import { Reconciler } from './reconciler.js';
 import { Router } from './routing.js';
+import { OutboxSweeper, startWebhookWorker } from './webhooks/index.js';
 
 export interface WorkerHandle {
   /** URL of the ops server (/healthz, /readyz, /metrics). */
   url: string;
   worker: Worker<CompletionJobData, string>;
   reconciler: Reconciler;
+  outbox: OutboxSweeper;
   aging: AgingSweeper;
   controller: RateLimitController;
   /** Finishes in-flight jobs (bounded by SHUTDOWN_TIMEOUT_MS, then hands them back). Idempotent. */
@@ -57,6 +62,19 @@ export async function startWorker(
   const controller = new RateLimitController(redis, keys, controllerOptions(config));
   const queue = createCompletionsQueue(queueConnection, keys);
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
+  const webhookConnection = createRedis(config.REDIS_URL, 'worker');
+  webhookConnection.on('error', (err) =>
+    log.warn({ err: err.message, connection: 'webhooks' }, 'redis connection error'),
+  );
+  const webhookQueue = createWebhooksQueue(queueConnection, keys);
+  webhookQueue.on('error', (err) => log.warn({ err: err.message }, 'webhook queue error'));
+  const webhooks = new WebhookStore(redis, keys);
+  // Every terminal transition queues its webhook events from here (the outbox sweep is the backstop).
+  const onFinished = (requestId: string) => {
+    queueWebhookDispatch(webhookQueue, requestId).catch((err) =>
+      log.warn({ err: String(err), requestId }, 'could not queue webhook dispatch; the outbox sweep will'),
+    );
+  };
   const governor = new ConcurrencyGovernor(queue, log, config.RATELIMIT_INITIAL_CONCURRENCY);
   await governor.start();
 
@@ -70,12 +88,14 @@ export async function startWorker(
       metrics,
       log,
       onTarget: (scope, target) => governor.update(scope, target),
+      onFinished,
       options: {
         maxAttempts: config.MAX_ATTEMPTS,
         defaultMaxOutputTokens: config.DEFAULT_MAX_OUTPUT_TOKENS,
         inlineWaitMaxMs: config.INLINE_WAIT_MAX_MS,
         maxRateLimitRetries: config.MAX_RATE_LIMIT_RETRIES,
         upstreamMaxWaitMs: config.UPSTREAM_MAX_WAIT_MS,
+        recordGraceMs: 30_000,
       },
     }),
     {
@@ -107,7 +127,9 @@ export async function startWorker(
         message: `The job failed outside the processor: ${err.message}`,
       })
       .then((r) => {
-        if (r === 'ok') metrics.requestsFinished.inc({ status: 'failed', code: 'worker_lost' });
+        if (r !== 'ok') return;
+        metrics.requestsFinished.inc({ status: 'failed', code: 'worker_lost' });
+        onFinished(job.data.requestId);
       })
       .catch((e) =>
         log.warn({ err: String(e), requestId: job.data.requestId }, 'could not record job failure'),
@@ -127,6 +149,24 @@ export async function startWorker(
     minAgeMs: config.RECONCILE_MIN_AGE_MS,
   });
   reconciler.start();
+  const webhookWorker = startWebhookWorker({
+    config,
+    connection: webhookConnection,
+    redis,
+    keys,
+    queue: webhookQueue,
+    requests,
+    webhooks,
+    log,
+  });
+  const outbox = new OutboxSweeper({
+    redis,
+    keys,
+    queue: webhookQueue,
+    log,
+    intervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
+  });
+  outbox.start();
   const aging = new AgingSweeper({
     redis,
     keys,
@@ -163,7 +203,7 @@ export async function startWorker(
 
   const close = () => {
     closing ??= (async () => {
-      await Promise.all([reconciler.stop(), aging.stop()]);
+      await Promise.all([reconciler.stop(), aging.stop(), outbox.stop()]);
       const finished = worker.close().then(() => true);
       const inTime = await Promise.race([
         finished,
@@ -176,15 +216,26 @@ export async function startWorker(
         await Promise.race([finished, new Promise((r) => setTimeout(r, 5_000).unref())]);
         await worker.close(true).catch(() => undefined);
       }
-      await queue.close().catch(() => undefined);
+      // Deliveries in flight finish (bounded by WEBHOOK_TIMEOUT_MS); unfinished ones are retried later.
+      await Promise.race([
+        webhookWorker.close(),
+        new Promise((r) => setTimeout(r, config.WEBHOOK_TIMEOUT_MS).unref()),
+      ]);
+      await webhookWorker.close(true).catch(() => undefined);
+      await Promise.all([queue.close(), webhookQueue.close()]).catch(() => undefined);
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all([closeRedis(redis), closeRedis(workerConnection), closeRedis(queueConnection)]);
+      await Promise.all([
+        closeRedis(redis),
+        closeRedis(workerConnection),
+        closeRedis(queueConnection),
+        closeRedis(webhookConnection),
+      ]);
       log.info('worker stopped');
     })();
     return closing;
   };
 
-  return { url: `http://${config.HOST}:${port}`, worker, reconciler, aging, controller, close };
+  return { url: `http://${config.HOST}:${port}`, worker, reconciler, outbox, aging, controller, close };
 }
 
 /** The controller's tuning from the worker's config. */

@@ -10,3 +10,4 @@ export * from './requests/index.js';
 export * from './ssrf/index.js';
 export * from './tenants/index.js';
 export * from './tokens/index.js';
+export * from './webhooks/index.js';

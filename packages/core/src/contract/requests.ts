@@ -23,6 +23,8 @@ export const submitRequestSchema = z
     /** Priority inside the tenant's tier band; capped by what the tier allows. Default `normal`. */
     priority: z.enum(PRIORITIES).optional(),
     metadata: metadataSchema.optional(),
+    /** Send this request's events only to this URL, which must be one of the tenant's registered webhooks. */
+    webhook_url: z.string().min(1).max(2048).optional(),
   })
   .strict();
 export type SubmitRequest = z.infer<typeof submitRequestSchema>;

@@ -41,6 +41,20 @@ export function redisKeys(prefix: string) {
     agingLease: () => `${prefix}:lease:aging`,
     /** String: the aging sweeper's watermark (creation time up to which requests were aged). */
     agingWatermark: () => `${prefix}:aging:watermark`,
+    /** Hash: a webhook endpoint (url, events, enabled, secrets JSON, failing_since, …). */
+    webhook: (endpointId: string) => `${prefix}:wh:${endpointId}`,
+    /** Set: a tenant's webhook endpoint ids. */
+    tenantWebhooks: (tenantId: string) => `${prefix}:tenant-wh:${tenantId}`,
+    /** List: an endpoint's recent delivery ids, newest first (capped). */
+    webhookDeliveries: (endpointId: string) => `${prefix}:wh:${endpointId}:deliveries`,
+    /** Hash: one message to one endpoint (payload, status, attempts, last result). */
+    delivery: (deliveryId: string) => `${prefix}:dlv:${deliveryId}`,
+    /** List: a delivery's attempts, newest first (capped). */
+    deliveryAttempts: (deliveryId: string) => `${prefix}:dlv:${deliveryId}:attempts`,
+    /** Sorted set: terminal requests whose webhook events are not yet dispatched (the outbox). */
+    webhookOutbox: () => `${prefix}:webhook-outbox`,
+    /** String: the outbox sweeper's lease. */
+    outboxLease: () => `${prefix}:lease:outbox`,
     /** String: the reconciler's lease, so one replica at a time sweeps. */
     reconcilerLease: () => `${prefix}:lease:reconciler`,
   };
@@ -51,6 +65,7 @@ export type RedisKeys = ReturnType<typeof redisKeys>;
 /** BullMQ queue names. */
 export const QUEUES = {
   completions: 'completions',
+  webhooks: 'webhooks',
 } as const;
 
 /**

@@ -38,3 +38,31 @@ export function completionJobOptions(
     removeOnFail: { age: 24 * 3600, count: 1000 },
   };
 }
+
+/** Jobs of the webhooks queue: fan a finished request out to endpoints, or deliver one message. */
+export type WebhookJobData =
+  | { kind: 'dispatch'; requestId: string }
+  | { kind: 'deliver'; deliveryId: string };
+
+/** The webhooks queue, separate from completions so slow receivers never hold up completions. */
+export function createWebhooksQueue(connection: Redis, keys: RedisKeys): Queue<WebhookJobData> {
+  return new Queue<WebhookJobData>(QUEUES.webhooks, { connection, prefix: keys.bullPrefix });
+}
+
+/**
+ * Queues the webhook events of a request that just reached a terminal state. The job id makes it
+ * idempotent while the job exists; the outbox sweeper re-queues it if this call never happened.
+ */
+export async function queueWebhookDispatch(queue: Queue<WebhookJobData>, requestId: string): Promise<void> {
+  await queue.add(
+    'dispatch',
+    { kind: 'dispatch', requestId },
+    {
+      jobId: `dispatch_${requestId}`,
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 86_400 },
+    },
+  );
+}

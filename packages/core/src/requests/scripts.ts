@@ -57,7 +57,8 @@ return 'ok'
 
 /**
  * Move a request to a terminal state, once.
- * KEYS[1] request hash, KEYS[2] open-requests zset, KEYS[3] completions bucket counter
+ * KEYS[1] request hash, KEYS[2] open-requests zset, KEYS[3] completions bucket counter,
+ * KEYS[4] webhook outbox zset (the terminal event is queued for dispatch in the same step)
  * ARGV[1] terminal status, ARGV[2] now ms, ARGV[3] result ttl s, ARGV[4] pub/sub channel,
  * ARGV[5] request id, ARGV[6] required current status ('' = any non-terminal), ARGV[7..] field/value pairs
  * Returns 'ok', 'missing', or the status that prevented the change.
@@ -77,6 +78,7 @@ if ARGV[1] == 'completed' then
   redis.call('INCR', KEYS[3])
   redis.call('EXPIRE', KEYS[3], 120)
 end
+redis.call('ZADD', KEYS[4], tonumber(ARGV[2]), ARGV[5])
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 'ok'
 `;

@@ -45,13 +45,15 @@ export interface RequestRecord {
   rateLimited: number;
   /** When the request first found every upstream unavailable (ms), or null. */
   unavailableSince: number | null;
+  /** The one endpoint this request's events go to (`webhook_url` at submit), or null for all. */
+  webhookEndpointId: string | null;
 }
 
 /** What a submission provides; everything else starts empty. */
 export type NewRequest = Pick<
   RequestRecord,
   'id' | 'tenantId' | 'tier' | 'model' | 'priority' | 'createdAt' | 'metadata' | 'body'
->;
+> & { webhookEndpointId?: string | null };
 
 export type CreateResult =
   | { created: true; record: RequestRecord }
@@ -80,9 +82,11 @@ export class RequestStore {
   /** Creates a record, or returns the request an idempotency key already points at. */
   async create(input: NewRequest, idempotencyKey?: string): Promise<CreateResult> {
     const bodyJson = JSON.stringify(input.body);
-    const bodyHash = sha256(`${bodyJson}\n${input.priority}\n${JSON.stringify(input.metadata)}`);
+    const bodyHash = sha256(
+      `${bodyJson}\n${input.priority}\n${JSON.stringify(input.metadata)}\n${input.webhookEndpointId ?? ''}`,
+    );
     const idemKey = idempotencyKey ? this.keys.idempotency(input.tenantId, sha256(idempotencyKey)) : '';
-    const fields = [
+    const fields: string[] = [
       'id',
       input.id,
       'tenant_id',
@@ -104,6 +108,7 @@ export class RequestStore {
       'body',
       bodyJson,
     ];
+    if (input.webhookEndpointId) fields.push('webhook_endpoint_id', input.webhookEndpointId);
     const existing = (await this.redis.eval(
       CREATE_REQUEST,
       3,
@@ -135,15 +140,9 @@ export class RequestStore {
         servedBy: null,
         rateLimited: 0,
         unavailableSince: null,
+        webhookEndpointId: input.webhookEndpointId ?? null,
       },
     };
-  }
-
-  /** Undoes {@link create} when the job could not be enqueued, so nothing half-made remains. */
-  async discard(id: string, tenantId: string, idempotencyKey?: string): Promise<void> {
-    const multi = this.redis.multi().del(this.keys.request(id)).zrem(this.keys.openRequests(), id);
-    if (idempotencyKey) multi.del(this.keys.idempotency(tenantId, sha256(idempotencyKey)));
-    await multi.exec();
   }
 
   async get(id: string): Promise<RequestRecord | null> {
@@ -168,6 +167,7 @@ export class RequestStore {
       servedBy: parseJson<ServedBy>(h.served_by),
       rateLimited: Number(h.rate_limited ?? 0),
       unavailableSince: num(h.unavailable_since),
+      webhookEndpointId: h.webhook_endpoint_id ?? null,
     };
   }
 
@@ -235,10 +235,11 @@ export class RequestStore {
   ): Promise<FinishResult> {
     return (await this.redis.eval(
       FINISH,
-      3,
+      4,
       this.keys.request(id),
       this.keys.openRequests(),
       this.keys.completionsBucket(Math.floor(now / 10_000)),
+      this.keys.webhookOutbox(),
       status,
       String(now),
       String(this.options.resultTtlSeconds),

@@ -1,4 +1,4 @@
-import { ApiError } from '@sluice/core';
+import { ApiError, queueWebhookDispatch } from '@sluice/core';
 import type { Hono } from 'hono';
 import type { ApiDeps, ApiEnv } from '../../context.js';
 import { loadOwnRequest } from './get.js';
@@ -14,6 +14,12 @@ export function registerCancel(app: Hono<ApiEnv>, deps: ApiDeps) {
       await deps.queue
         .remove(record.id)
         .catch((err) => deps.log.warn({ err, id: record.id }, 'job remove failed'));
+      await queueWebhookDispatch(deps.webhookQueue, record.id).catch((err) =>
+        deps.log.warn(
+          { err: String(err), id: record.id },
+          'webhook dispatch not queued; the outbox sweep will',
+        ),
+      );
     } else if (result !== 'cancelled') {
       throw new ApiError(
         'request_not_cancellable',

@@ -34,24 +34,64 @@ export function registerSubmit(app: Hono<ApiEnv>, deps: ApiDeps) {
     }
     const wait = waitSeconds(deps, c);
     const input = await readJson(c, submitRequestSchema);
-    const { priority: requested, metadata, ...body } = input;
+    const { priority: requested, metadata, webhook_url: webhookUrl, ...body } = input;
+    let webhookEndpointId: string | null = null;
+    if (webhookUrl !== undefined) {
+      // Only a registered endpoint has a secret to sign with; anything else would be an open relay.
+      const endpoint = await deps.webhooks.findByUrl(tenant.id, normalizeUrl(webhookUrl));
+      if (!endpoint) {
+        throw new ApiError(
+          'invalid_request',
+          'webhook_url must be the URL of one of your registered webhook endpoints (POST /v1/webhooks first).',
+          'webhook_url',
+        );
+      }
+      webhookEndpointId = endpoint.id;
+    }
     const priority = effectivePriority(tenant.tier, requested);
     const id = newId('req');
-    const created = await deps.requests.create(
-      {
-        id,
-        tenantId: tenant.id,
-        tier: tenant.tier,
-        model: body.model,
-        priority,
-        createdAt: Date.now(),
-        metadata: metadata ?? {},
-        body,
-      },
-      idempotencyKey,
-    );
+    const unavailable = (detail: string) =>
+      new ApiError(
+        'service_unavailable',
+        `${detail} Retry shortly; send an Idempotency-Key so a retry can never run the request twice.`,
+        null,
+        { 'Retry-After': '1' },
+      );
+
+    // The job goes in first, then the record. A job without a record is never run (the worker waits
+    // briefly for its record, then drops it), so if storing the record fails the 503 is true:
+    // nothing will run. The reverse order could leave a stored record that a 503 disowned.
+    try {
+      await enqueue(deps, id, tenant.id, tenant.tier, priority);
+    } catch (err) {
+      deps.log.error({ err: String(err), requestId: id }, 'enqueue failed');
+      throw unavailable('The queue is unavailable; nothing was enqueued.');
+    }
+    let created: Awaited<ReturnType<typeof deps.requests.create>>;
+    try {
+      created = await deps.requests.create(
+        {
+          id,
+          tenantId: tenant.id,
+          tier: tenant.tier,
+          model: body.model,
+          priority,
+          createdAt: Date.now(),
+          metadata: metadata ?? {},
+          body,
+          webhookEndpointId,
+        },
+        idempotencyKey,
+      );
+    } catch (err) {
+      deps.log.error({ err: String(err), requestId: id }, 'storing the request failed');
+      await deps.queue.remove(id).catch(() => undefined);
+      throw unavailable('Storage is unavailable; the request was not accepted.');
+    }
 
     if (!created.created) {
+      // An earlier submission owns this key: our job has no record and will never run; drop it now.
+      await deps.queue.remove(id).catch(() => undefined);
       if (!created.sameBody) {
         throw new ApiError(
           'idempotency_key_mismatch',
@@ -61,27 +101,13 @@ export function registerSubmit(app: Hono<ApiEnv>, deps: ApiDeps) {
       }
       const existing = await deps.requests.get(created.existingId);
       if (!existing) throw new ApiError('not_found', 'The request for this Idempotency-Key has expired.');
-      // A replay also repairs a request whose first submission died between storing and enqueueing.
-      if (existing.status === 'queued')
+      // A replay also repairs a queued request whose job was lost (e.g. Redis lost its last writes).
+      if (existing.status === 'queued') {
         await enqueue(deps, existing.id, existing.tenantId, existing.tier, existing.priority);
+      }
       c.header('Idempotent-Replayed', 'true');
       c.header('Location', `/v1/requests/${existing.id}`);
       return finalView(deps, c, existing, wait);
-    }
-
-    try {
-      await enqueue(deps, id, tenant.id, tenant.tier, priority);
-    } catch (err) {
-      await deps.requests.discard(id, tenant.id, idempotencyKey).catch(() => undefined);
-      deps.log.error({ err, requestId: id }, 'enqueue failed');
-      throw new ApiError(
-        'service_unavailable',
-        'The queue is unavailable; nothing was enqueued. Retry shortly.',
-        null,
-        {
-          'Retry-After': '1',
-        },
-      );
     }
     deps.metrics.submitted.inc({ tier: tenant.tier, priority });
     c.header('Location', `/v1/requests/${id}`);
@@ -100,4 +126,13 @@ async function enqueue(deps: ApiDeps, id: string, tenantId: string, tier: Tier, 
     { requestId: id, tenantId },
     completionJobOptions(id, jobPriority(tier, priority), { maxAttempts: deps.config.MAX_ATTEMPTS }),
   );
+}
+
+/** Registered URLs are stored as the URL parser prints them; compare like with like. */
+function normalizeUrl(url: string): string {
+  try {
+    return new URL(url).toString();
+  } catch {
+    return url;
+  }
 }

@@ -43,9 +43,10 @@ export async function respondWithView(
 ) {
   const view: RequestView = toRequestView(record);
   if (!isTerminal(record)) {
-    const estimate = await estimateCompletion(deps.redis, deps.keys, deps.requests, record);
-    view.estimated_completion_at = estimate.estimatedCompletionAt;
-    c.header('Retry-After', String(estimate.retryAfterSeconds));
+    // The estimate is a courtesy: if Redis fails here the request itself is safe, so still answer.
+    const estimate = await estimateCompletion(deps.redis, deps.keys, deps.requests, record).catch(() => null);
+    view.estimated_completion_at = estimate?.estimatedCompletionAt ?? null;
+    c.header('Retry-After', String(estimate?.retryAfterSeconds ?? 1));
   }
   return c.json(view, status);
 }

@@ -1,0 +1,65 @@
+import {
+  type Logger,
+  QUEUES,
+  type RedisKeys,
+  type RequestStore,
+  type WebhookJobData,
+  type WebhookStore,
+} from '@sluice/core';
+import { type Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { WorkerConfig } from '../config.js';
+import { createDeliveryProcessor, webhookBackoffMs } from './deliver.js';
+import { dispatchRequestEvent } from './dispatch.js';
+
+export { OutboxSweeper } from './outbox.js';
+
+/**
+ * The webhook worker pool: its own BullMQ queue and Worker, so a slow receiver never holds a
+ * completion slot. `dispatch` jobs fan an event out to endpoints; `deliver` jobs make one attempt.
+ */
+export function startWebhookWorker(deps: {
+  config: WorkerConfig;
+  connection: Redis;
+  redis: Redis;
+  keys: RedisKeys;
+  queue: Queue<WebhookJobData>;
+  requests: RequestStore;
+  webhooks: WebhookStore;
+  log: Logger;
+}): Worker<WebhookJobData, string> {
+  const { config, keys, log } = deps;
+  const schedule = config.WEBHOOK_RETRY_SCHEDULE_MS;
+  const deliver = createDeliveryProcessor({
+    webhooks: deps.webhooks,
+    log,
+    options: {
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+      schedule,
+      disableAfterMs: config.WEBHOOK_DISABLE_AFTER_MS,
+    },
+  });
+  const worker = new Worker<WebhookJobData, string>(
+    QUEUES.webhooks,
+    async (job) => {
+      if (job.data.kind === 'dispatch') {
+        const queued = await dispatchRequestEvent({ ...deps, schedule }, job.data.requestId);
+        return `dispatched ${queued}`;
+      }
+      if (job.data.kind === 'deliver') return deliver(job);
+      throw new UnrecoverableError('unknown webhook job');
+    },
+    {
+      connection: deps.connection,
+      prefix: keys.bullPrefix,
+      concurrency: config.WEBHOOK_CONCURRENCY,
+      settings: {
+        backoffStrategy: (attemptsMade, type, err) =>
+          type === 'webhook' ? webhookBackoffMs(attemptsMade, schedule, err) : 1_000 * 2 ** attemptsMade,
+      },
+    },
+  );
+  worker.on('error', (err) => log.warn({ err: err.message }, 'webhook worker error'));
+  return worker;
+}

@@ -1,0 +1,3 @@
+export * from './contract.js';
+export * from './signing.js';
+export * from './store.js';
