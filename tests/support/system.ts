@@ -3,6 +3,9 @@
  * upstream simulator over real HTTP, the API and N workers in this process (or as child processes
  * for signal tests, see processes.ts). Every run uses its own key prefix.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type ApiHandle, loadApiConfig, startApi } from '@sluice/api';
 import { createLogger } from '@sluice/core';
 import { type RedisServerHandle, randomPrefix, startRedis } from '@sluice/testkit';
@@ -59,6 +62,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     LOG_LEVEL: quiet,
     OPENAI_BASE_URL: sim.url,
     OPENAI_API_KEY: 'sk-test',
+    // API and workers share one file store, as they would share a volume or a bucket.
+    FILE_STORAGE_DIR: mkdtempSync(join(tmpdir(), 'sluice-files-')),
   };
   const api = await startApi(
     loadApiConfig({ ...env, PORT: '0', ...options.apiEnv }),

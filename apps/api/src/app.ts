@@ -5,6 +5,8 @@ import type { ApiDeps, ApiEnv } from './context.js';
 import { tenantAuth } from './middleware/auth.js';
 import { errorHandler, notFound } from './middleware/errors.js';
 import { registerAdmin } from './routes/admin/index.js';
+import { registerBatches } from './routes/batches/index.js';
+import { registerFiles } from './routes/files/index.js';
 import { registerOps } from './routes/health.js';
 import { registerRequests } from './routes/requests/index.js';
 import { registerWebhooks } from './routes/webhooks/index.js';
@@ -24,17 +26,18 @@ export function createApp(deps: ApiDeps): Hono<ApiEnv> {
     deps.metrics.httpDuration.observe({ method: c.req.method, route }, (performance.now() - started) / 1000);
   });
 
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.config.MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(
-          'payload_too_large',
-          `The request body is larger than ${deps.config.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES).`,
-        );
-      },
-    }),
+  const jsonBodyLimit = bodyLimit({
+    maxSize: deps.config.MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError(
+        'payload_too_large',
+        `The request body is larger than ${deps.config.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES).`,
+      );
+    },
+  });
+  // File uploads stream up to 200 MB with their own limit (routes/files/upload.ts).
+  app.use('*', (c, next) =>
+    c.req.method === 'POST' && c.req.path === '/v1/files' ? next() : jsonBodyLimit(c, next),
   );
 
   registerOps(app, deps);
@@ -42,6 +45,8 @@ export function createApp(deps: ApiDeps): Hono<ApiEnv> {
   app.use('/v1/*', tenantAuth(deps));
   registerRequests(app, deps);
   registerWebhooks(app, deps);
+  registerFiles(app, deps);
+  registerBatches(app, deps);
 
   app.notFound(notFound);
   app.onError(errorHandler(deps));

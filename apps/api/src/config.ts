@@ -1,9 +1,11 @@
 import { envBoolean, envInt, loadConfig, sharedEnv } from '@sluice/core';
+import { storageEnv } from '@sluice/storage';
 import { z } from 'zod';
 
 /** The API's environment. Every variable is documented in the README's configuration table. */
 export const apiEnvSchema = z.object({
   ...sharedEnv,
+  ...storageEnv,
   PORT: envInt(8080, 0, 65_535),
   /** Largest accepted request body. Default 2 MiB. */
   MAX_BODY_BYTES: envInt(2 * 1024 * 1024, 1024),
@@ -21,6 +23,8 @@ export const apiEnvSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: envBoolean(false),
   /** After a secret rotation, how long the old secret keeps signing deliveries, s. Default 86400. */
   WEBHOOK_SECRET_GRACE_SECONDS: envInt(86_400, 0),
+  /** Length of a batch's completion window, ms. Default 86400000 (OpenAI's `24h`); shorter only for tests. */
+  BATCH_WINDOW_MS: envInt(86_400_000, 1_000),
   /** How long SIGTERM waits for in-flight HTTP requests. Default 10000. */
   SHUTDOWN_TIMEOUT_MS: envInt(10_000, 0),
 });

@@ -1,5 +1,8 @@
 import type {
+  BatchJobData,
+  BatchStore,
   CompletionJobData,
+  FileStore,
   Logger,
   RedisKeys,
   RequestStore,
@@ -8,6 +11,7 @@ import type {
   WebhookJobData,
   WebhookStore,
 } from '@sluice/core';
+import type { FileStorage } from '@sluice/storage';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from './config.js';
@@ -23,6 +27,11 @@ export interface ApiDeps {
   requests: RequestStore;
   tenants: TenantStore;
   webhooks: WebhookStore;
+  files: FileStore;
+  /** Where file bytes live (local disk or S3). */
+  storage: FileStorage;
+  batches: BatchStore;
+  batchQueue: Queue<BatchJobData>;
   /** Webhook dispatches (cancellations) and manual redeliveries. */
   webhookQueue: Queue<WebhookJobData>;
   waiter: CompletionWaiter;

@@ -1,17 +1,21 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import {
+  BatchStore,
   closeRedis,
+  createBatchesQueue,
   createCompletionsQueue,
   createLogger,
   createRedis,
   createWebhooksQueue,
+  FileStore,
   type Logger,
   RequestStore,
   redisKeys,
   TenantStore,
   WebhookStore,
 } from '@sluice/core';
+import { createFileStorage, storageConfigFromEnv } from '@sluice/storage';
 import { createApp } from './app.js';
 import type { ApiConfig } from './config.js';
 import type { ApiDeps } from './context.js';
@@ -39,6 +43,9 @@ export async function startApi(
     conn.on('error', (err) => log.warn({ err: err.message, connection: name }, 'redis connection error'));
   }
   const queue = createCompletionsQueue(queueConnection, keys);
+  const batchQueue = createBatchesQueue(queueConnection, keys);
+  batchQueue.on('error', (err) => log.warn({ err: err.message }, 'batch queue error'));
+  const storage = createFileStorage(storageConfigFromEnv(config));
   const webhookQueue = createWebhooksQueue(queueConnection, keys);
   webhookQueue.on('error', (err) => log.warn({ err: err.message }, 'webhook queue error'));
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
@@ -58,6 +65,10 @@ export async function startApi(
     }),
     tenants: new TenantStore(redis, keys),
     webhooks: new WebhookStore(redis, keys),
+    files: new FileStore(redis, keys),
+    storage,
+    batches: new BatchStore(redis, keys),
+    batchQueue,
     webhookQueue,
     waiter,
     metrics: createApiMetrics(queue),
@@ -88,7 +99,9 @@ export async function startApi(
         log.warn('shutdown timeout: closing remaining connections');
         if ('closeAllConnections' in server) server.closeAllConnections();
       }
-      await Promise.all([queue.close(), webhookQueue.close()]).catch(() => undefined);
+      await Promise.all([queue.close(), webhookQueue.close(), batchQueue.close(), storage.close()]).catch(
+        () => undefined,
+      );
       await Promise.all([closeRedis(redis), closeRedis(subscriber), closeRedis(queueConnection)]);
       log.info('api stopped');
     })();

@@ -73,7 +73,8 @@ export class AgingSweeper {
       const id = page[i] as string;
       watermark = Number(page[i + 1]);
       const record = await requests.get(id);
-      if (!record || TERMINAL_STATUSES.includes(record.status)) continue;
+      // Batch lines age by their own rule (their completion window), not ahead of interactive work.
+      if (!record || TERMINAL_STATUSES.includes(record.status) || record.batchId) continue;
       const job = await queue.getJob(id);
       if (!job || (job.priority ?? 0) <= AGED_PRIORITY) continue;
       // changePriority re-queues a waiting job behind earlier aged ones, and only updates the stored

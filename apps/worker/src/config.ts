@@ -1,4 +1,5 @@
 import { envBoolean, envInt, loadConfig, sharedEnv } from '@sluice/core';
+import { storageEnv } from '@sluice/storage';
 import { z } from 'zod';
 
 /** A JSON-valued env variable, validated by `schema`. */
@@ -34,6 +35,7 @@ const fallbacksSchema = z.record(z.string().min(1), z.array(z.string().min(1)).m
 /** The worker's environment. Every variable is documented in the README's configuration table. */
 export const workerEnvSchema = z.object({
   ...sharedEnv,
+  ...storageEnv,
   /** Port of the worker's /healthz, /readyz and /metrics. Default 8081. */
   PORT: envInt(8081, 0, 65_535),
   /** Key for the upstream. Unset only makes sense against the simulator. */
@@ -98,6 +100,12 @@ export const workerEnvSchema = z.object({
   WEBHOOK_DISABLE_AFTER_MS: envInt(5 * 86_400_000, 0),
   /** Allow webhook targets on private networks (local development and tests only). Default false. */
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: envBoolean(false),
+  /** How often active batches are checked for completion, expiry and promotion, ms. Default 1000. */
+  BATCH_SWEEP_INTERVAL_MS: envInt(1_000, 100),
+  /** A batch with less than this left of its window moves ahead of the free tier, ms. Default 6 h. */
+  BATCH_PROMOTE_BEFORE_MS: envInt(6 * 3_600_000, 0),
+  /** A batch with less than this left of its window moves ahead of every tier, ms. Default 2 h. */
+  BATCH_URGENT_BEFORE_MS: envInt(2 * 3_600_000, 0),
   /** How often finished requests whose webhook events were never queued are re-queued, ms. Default 5000. */
   OUTBOX_SWEEP_INTERVAL_MS: envInt(5_000, 100),
   /** Attempts per request, first call included; must match the API's. Default 5. */

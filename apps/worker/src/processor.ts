@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  batchLinePriority,
   type CompletionJobData,
+  countEmbeddingTokens,
   estimateChargedTokens,
   jobPriority,
   type Logger,
@@ -93,7 +95,10 @@ export function createCompletionProcessor(deps: ProcessorDeps): Processor<Comple
       return 'failed';
     }
 
-    const estimate = estimateChargedTokens(record.body, options.defaultMaxOutputTokens);
+    const estimate =
+      record.endpoint === '/v1/embeddings'
+        ? countEmbeddingTokens(record.body)
+        : estimateChargedTokens(record.body, options.defaultMaxOutputTokens);
     const admitted = await admit(job, token, record, estimate);
     if (!admitted) return 'completed'; // served from the response cache
     const { route, lease } = admitted;
@@ -102,13 +107,16 @@ export function createCompletionProcessor(deps: ProcessorDeps): Processor<Comple
     const callStarted = performance.now();
     metrics.inFlight.inc();
     try {
-      const result = await route.upstream.client.chatCompletion(body, signal);
+      const result = await route.upstream.client.call(record.endpoint, body, signal);
       metrics.upstreamLatency.observe({ model }, (performance.now() - callStarted) / 1000);
       metrics.upstreamCalls.inc({ model, outcome: 'ok' });
       const usage = (result.completion.usage as Usage | undefined) ?? null;
       await report(lease, {
         kind: 'ok',
-        chargedTokens: chargedTokens(record.body, usage, estimate),
+        chargedTokens:
+          record.endpoint === '/v1/embeddings'
+            ? (usage?.prompt_tokens ?? estimate)
+            : chargedTokens(record.body, usage, estimate),
         headers: parseRateLimitHeaders(result.headers),
       });
       const done = await requests.complete(requestId, result.completion, usage, {
@@ -169,7 +177,11 @@ export function createCompletionProcessor(deps: ProcessorDeps): Processor<Comple
       }
       await requests.requeue(requestId, outcome.error);
       // Retried jobs drop a few places inside their tier's band (applied when the retry is queued).
-      await job.changePriority({ priority: jobPriority(record.tier, record.priority, attempt) });
+      await job.changePriority({
+        priority: record.batchId
+          ? batchLinePriority(attempt)
+          : jobPriority(record.tier, record.priority, attempt),
+      });
       log.info(
         { requestId, attempt, reason: outcome.reason, retryAfterMs: outcome.retryAfterMs },
         'attempt failed, will retry',

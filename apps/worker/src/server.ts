@@ -1,23 +1,31 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import {
+  type BatchJobData,
+  BatchStore,
   type CompletionJobData,
   closeRedis,
+  createBatchesQueue,
   createCompletionsQueue,
   createLogger,
   createRedis,
   createWebhooksQueue,
+  FileStore,
   type Logger,
   QUEUES,
   queueWebhookDispatch,
   RequestStore,
   redisKeys,
+  TenantStore,
   WebhookStore,
 } from '@sluice/core';
+import { createFileStorage, storageConfigFromEnv } from '@sluice/storage';
 import { type ControllerOptions, RateLimitController } from '@sluice/upstream';
 import { Worker } from 'bullmq';
 import { AgingSweeper } from './aging.js';
 import { backoffDelayMs } from './backoff.js';
+import { createBatchProcessor } from './batches/steps.js';
+import { BatchSweeper } from './batches/sweeper.js';
 import { noCache } from './cache.js';
 import type { WorkerConfig } from './config.js';
 import { ConcurrencyGovernor } from './governor.js';
@@ -69,6 +77,10 @@ export async function startWorker(
   const webhookQueue = createWebhooksQueue(queueConnection, keys);
   webhookQueue.on('error', (err) => log.warn({ err: err.message }, 'webhook queue error'));
   const webhooks = new WebhookStore(redis, keys);
+  const batches = new BatchStore(redis, keys);
+  const storage = createFileStorage(storageConfigFromEnv(config));
+  const batchQueue = createBatchesQueue(queueConnection, keys);
+  batchQueue.on('error', (err) => log.warn({ err: err.message }, 'batch queue error'));
   // Every terminal transition queues its webhook events from here (the outbox sweep is the backstop).
   const onFinished = (requestId: string) => {
     queueWebhookDispatch(webhookQueue, requestId).catch((err) =>
@@ -157,8 +169,40 @@ export async function startWorker(
     queue: webhookQueue,
     requests,
     webhooks,
+    batches,
     log,
   });
+  const batchConnection = createRedis(config.REDIS_URL, 'worker');
+  batchConnection.on('error', (err) =>
+    log.warn({ err: err.message, connection: 'batches' }, 'redis connection error'),
+  );
+  const batchWorker = new Worker<BatchJobData, string>(
+    QUEUES.batches,
+    createBatchProcessor({
+      batches,
+      files: new FileStore(redis, keys),
+      storage,
+      requests,
+      tenants: new TenantStore(redis, keys),
+      completions: queue,
+      webhookQueue,
+      log,
+      maxAttempts: config.MAX_ATTEMPTS,
+    }),
+    { connection: batchConnection, prefix: keys.bullPrefix, concurrency: 2, lockDuration: 120_000 },
+  );
+  batchWorker.on('error', (err) => log.warn({ err: err.message }, 'batch worker error'));
+  const batchSweeper = new BatchSweeper({
+    redis,
+    keys,
+    batches,
+    queue: batchQueue,
+    log,
+    intervalMs: config.BATCH_SWEEP_INTERVAL_MS,
+    promoteBeforeMs: config.BATCH_PROMOTE_BEFORE_MS,
+    urgentBeforeMs: config.BATCH_URGENT_BEFORE_MS,
+  });
+  batchSweeper.start();
   const outbox = new OutboxSweeper({
     redis,
     keys,
@@ -203,7 +247,13 @@ export async function startWorker(
 
   const close = () => {
     closing ??= (async () => {
-      await Promise.all([reconciler.stop(), aging.stop(), outbox.stop()]);
+      await Promise.all([reconciler.stop(), aging.stop(), outbox.stop(), batchSweeper.stop()]);
+      // A batch step interrupted here runs again on another worker (every step is resumable).
+      await Promise.race([
+        batchWorker.close(),
+        new Promise((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_MS).unref()),
+      ]);
+      await batchWorker.close(true).catch(() => undefined);
       const finished = worker.close().then(() => true);
       const inTime = await Promise.race([
         finished,
@@ -222,13 +272,16 @@ export async function startWorker(
         new Promise((r) => setTimeout(r, config.WEBHOOK_TIMEOUT_MS).unref()),
       ]);
       await webhookWorker.close(true).catch(() => undefined);
-      await Promise.all([queue.close(), webhookQueue.close()]).catch(() => undefined);
+      await Promise.all([queue.close(), webhookQueue.close(), batchQueue.close(), storage.close()]).catch(
+        () => undefined,
+      );
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([
         closeRedis(redis),
         closeRedis(workerConnection),
         closeRedis(queueConnection),
         closeRedis(webhookConnection),
+        closeRedis(batchConnection),
       ]);
       log.info('worker stopped');
     })();

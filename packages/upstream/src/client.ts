@@ -36,6 +36,26 @@ export class UpstreamClient {
     });
   }
 
+  /** One call to `endpoint` (`/v1/chat/completions` or `/v1/embeddings`). */
+  async call(endpoint: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<UpstreamResult> {
+    return endpoint === '/v1/embeddings' ? this.embeddings(body, signal) : this.chatCompletion(body, signal);
+  }
+
+  async embeddings(body: Record<string, unknown>, signal?: AbortSignal): Promise<UpstreamResult> {
+    const { data, response, request_id } = await this.client.embeddings
+      .create(body as unknown as OpenAI.EmbeddingCreateParams, {
+        signal,
+        timeout: this.options.timeoutMs,
+        maxRetries: 0,
+      })
+      .withResponse();
+    const result = data as unknown as Record<string, unknown>;
+    if (!result || typeof result !== 'object' || !Array.isArray(result.data)) {
+      throw new InvalidUpstreamResponseError('upstream answered 200 without embeddings');
+    }
+    return { completion: result, headers: response.headers, upstreamRequestId: request_id ?? null };
+  }
+
   async chatCompletion(body: Record<string, unknown>, signal?: AbortSignal): Promise<UpstreamResult> {
     const { data, response, request_id } = await this.client.chat.completions
       .create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, {

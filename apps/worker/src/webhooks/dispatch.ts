@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
+  type BatchStore,
   type Logger,
   type RedisKeys,
   type RequestStore,
   TERMINAL_STATUSES,
+  toBatchObject,
   toRequestView,
   type WebhookEventType,
   type WebhookJobData,
@@ -42,7 +44,8 @@ export interface DispatchDeps {
 export async function dispatchRequestEvent(deps: DispatchDeps, requestId: string): Promise<number> {
   const { requests, webhooks, queue, redis, keys } = deps;
   const record = await requests.get(requestId);
-  if (!record || !TERMINAL_STATUSES.includes(record.status)) {
+  // Batch lines have no events of their own: their batch has (batch.completed, …).
+  if (!record || !TERMINAL_STATUSES.includes(record.status) || record.batchId) {
     await redis.zrem(keys.webhookOutbox(), requestId);
     return 0;
   }
@@ -78,5 +81,49 @@ export async function dispatchRequestEvent(deps: DispatchDeps, requestId: string
     queued++;
   }
   await redis.zrem(keys.webhookOutbox(), requestId);
+  return queued;
+}
+
+const EVENT_OF_BATCH_STATUS: Record<string, WebhookEventType> = {
+  completed: 'batch.completed',
+  failed: 'batch.failed',
+  expired: 'batch.expired',
+  cancelled: 'batch.cancelled',
+};
+
+/** Fans a finished batch's event out to the tenant's subscribed endpoints; `data` is the Batch object. */
+export async function dispatchBatchEvent(
+  deps: DispatchDeps & { batches: BatchStore },
+  batchId: string,
+): Promise<number> {
+  const batch = await deps.batches.get(batchId);
+  const event = batch ? EVENT_OF_BATCH_STATUS[batch.status] : undefined;
+  if (!batch || !event) return 0;
+  const targets = (await deps.webhooks.list(batch.tenantId)).filter(
+    (e) => e.enabled && e.events.includes(event),
+  );
+  const payload: WebhookPayload = {
+    type: event,
+    timestamp: new Date().toISOString(),
+    data: toBatchObject(batch),
+  };
+  const body = JSON.stringify(payload);
+  let queued = 0;
+  for (const endpoint of targets) {
+    const { delivery, created } = await deps.webhooks.createDelivery({
+      endpointId: endpoint.id,
+      tenantId: batch.tenantId,
+      messageId: messageIdOf(batchId, event),
+      event,
+      payload: body,
+    });
+    if (!created && delivery.status !== 'pending') continue;
+    await deps.queue.add(
+      'deliver',
+      { kind: 'deliver', deliveryId: delivery.id },
+      deliveryJobOptions(`deliver_${delivery.id}`, deps.schedule),
+    );
+    queued++;
+  }
   return queued;
 }

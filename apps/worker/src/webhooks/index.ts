@@ -1,4 +1,5 @@
 import {
+  type BatchStore,
   type Logger,
   QUEUES,
   type RedisKeys,
@@ -10,7 +11,7 @@ import { type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerConfig } from '../config.js';
 import { createDeliveryProcessor, webhookBackoffMs } from './deliver.js';
-import { dispatchRequestEvent } from './dispatch.js';
+import { dispatchBatchEvent, dispatchRequestEvent } from './dispatch.js';
 
 export { OutboxSweeper } from './outbox.js';
 
@@ -26,6 +27,7 @@ export function startWebhookWorker(deps: {
   queue: Queue<WebhookJobData>;
   requests: RequestStore;
   webhooks: WebhookStore;
+  batches: BatchStore;
   log: Logger;
 }): Worker<WebhookJobData, string> {
   const { config, keys, log } = deps;
@@ -45,6 +47,10 @@ export function startWebhookWorker(deps: {
     async (job) => {
       if (job.data.kind === 'dispatch') {
         const queued = await dispatchRequestEvent({ ...deps, schedule }, job.data.requestId);
+        return `dispatched ${queued}`;
+      }
+      if (job.data.kind === 'dispatch-batch') {
+        const queued = await dispatchBatchEvent({ ...deps, schedule }, job.data.batchId);
         return `dispatched ${queued}`;
       }
       if (job.data.kind === 'deliver') return deliver(job);

@@ -1,2 +1,3 @@
 export * from './chat.js';
+export * from './embeddings.js';
 export * from './requests.js';

@@ -27,6 +27,11 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
   return `${prefix}_${encodeTime(now)}${encodeRandom(16)}`;
 }
 
+/** A file id in OpenAI's spelling, `file-…` (time-sortable like every other id). */
+export function newFileId(now = Date.now()): string {
+  return newId('file', now).replace('file_', 'file-');
+}
+
 /** True when `id` looks like an id made by {@link newId} with this prefix. */
 export function isId(prefix: IdPrefix, id: string): boolean {
   return new RegExp(`^${prefix}_[0-9a-z]{26}$`).test(id);

@@ -55,6 +55,18 @@ export function redisKeys(prefix: string) {
     webhookOutbox: () => `${prefix}:webhook-outbox`,
     /** String: the outbox sweeper's lease. */
     outboxLease: () => `${prefix}:lease:outbox`,
+    /** Hash: an uploaded file's metadata (the bytes live in file storage under `storage_key`). */
+    file: (fileId: string) => `${prefix}:file:${fileId}`,
+    /** Sorted set: a tenant's file ids by creation time (ms), for cursor pagination. */
+    tenantFiles: (tenantId: string) => `${prefix}:tenant-files:${tenantId}`,
+    /** Hash: a batch (OpenAI's Batch object fields, counters, progress of enqueueing). */
+    batch: (batchId: string) => `${prefix}:batch:${batchId}`,
+    /** Sorted set: a tenant's batch ids by creation time (ms), for cursor pagination. */
+    tenantBatches: (tenantId: string) => `${prefix}:tenant-batches:${tenantId}`,
+    /** Set: batches not yet terminal, watched by the batch sweeper (completion, expiry). */
+    activeBatches: () => `${prefix}:active-batches`,
+    /** String: the batch sweeper's lease. */
+    batchLease: () => `${prefix}:lease:batches`,
     /** String: the reconciler's lease, so one replica at a time sweeps. */
     reconcilerLease: () => `${prefix}:lease:reconciler`,
   };
@@ -66,6 +78,7 @@ export type RedisKeys = ReturnType<typeof redisKeys>;
 export const QUEUES = {
   completions: 'completions',
   webhooks: 'webhooks',
+  batches: 'batches',
 } as const;
 
 /**

@@ -42,6 +42,7 @@ export function completionJobOptions(
 /** Jobs of the webhooks queue: fan a finished request out to endpoints, or deliver one message. */
 export type WebhookJobData =
   | { kind: 'dispatch'; requestId: string }
+  | { kind: 'dispatch-batch'; batchId: string }
   | { kind: 'deliver'; deliveryId: string };
 
 /** The webhooks queue, separate from completions so slow receivers never hold up completions. */
@@ -65,4 +66,28 @@ export async function queueWebhookDispatch(queue: Queue<WebhookJobData>, request
       removeOnFail: { age: 7 * 86_400 },
     },
   );
+}
+
+/** Jobs of the batches queue: validate and enqueue, cancel, expire, promote, write results. */
+export type BatchJobData =
+  | { kind: 'start'; batchId: string }
+  | { kind: 'cancel'; batchId: string }
+  | { kind: 'expire'; batchId: string }
+  | { kind: 'promote'; batchId: string; priority: number }
+  | { kind: 'finalize'; batchId: string; final: 'completed' | 'cancelled' | 'expired' };
+
+export function createBatchesQueue(connection: Redis, keys: RedisKeys): Queue<BatchJobData> {
+  return new Queue<BatchJobData>(QUEUES.batches, { connection, prefix: keys.bullPrefix });
+}
+
+/** Queues a batch step; the job id makes a repeated request for the same step a no-op while it is pending. */
+export async function queueBatchStep(queue: Queue<BatchJobData>, data: BatchJobData): Promise<void> {
+  const suffix = data.kind === 'promote' ? `-${data.priority}` : '';
+  await queue.add(data.kind, data, {
+    jobId: `${data.kind}-${data.batchId}${suffix}`,
+    attempts: 10,
+    backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: true,
+    removeOnFail: { age: 7 * 86_400 },
+  });
 }

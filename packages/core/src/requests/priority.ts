@@ -28,3 +28,19 @@ export function jobPriority(tier: Tier, priority: Priority, retries = 0): number
     TIER_BAND_START[tier] + PRIORITY_OFFSET[priority] + Math.min(retries * RETRY_PENALTY, MAX_RETRY_PENALTY)
   );
 }
+
+/**
+ * Batch lines: a band below every interactive tier (the lowest interactive slot is under 400), so
+ * batch traffic never holds up interactive traffic. Near the end of a batch's completion window its
+ * remaining lines are promoted (see the worker's batch sweeper) so they cannot be starved past it.
+ */
+export const BATCH_PRIORITY = 1_000;
+/** A batch with less than BATCH_PROMOTE_BEFORE_MS left moves ahead of the free tier. */
+export const BATCH_PROMOTED_PRIORITY = 250;
+/** A batch with less than BATCH_URGENT_BEFORE_MS left moves ahead of every tier. */
+export const BATCH_URGENT_PRIORITY = 90;
+
+/** The priority of a batch line after `retries` failed attempts (it stays in the batch band). */
+export function batchLinePriority(retries = 0): number {
+  return BATCH_PRIORITY + Math.min(retries * RETRY_PENALTY, MAX_RETRY_PENALTY);
+}

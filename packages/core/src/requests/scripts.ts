@@ -8,9 +8,12 @@
  * KEYS[1] request hash, KEYS[2] idempotency key ('' = none), KEYS[3] open-requests zset
  * ARGV[1] request id, ARGV[2] created_at ms, ARGV[3] record ttl s, ARGV[4] idempotency value,
  * ARGV[5] idempotency ttl s, ARGV[6..] field/value pairs
- * Returns nil when created, else the existing idempotency value.
+ * Returns nil when created, '__exists__' if the record already exists, else the existing
+ * idempotency value.
  */
 export const CREATE_REQUEST = `
+-- Never overwrite: a batch re-enqueued after a crash must not reset lines that already ran.
+if redis.call('EXISTS', KEYS[1]) == 1 then return '__exists__' end
 if KEYS[2] ~= '' then
   local existing = redis.call('GET', KEYS[2])
   if existing then return existing end
@@ -58,9 +61,12 @@ return 'ok'
 /**
  * Move a request to a terminal state, once.
  * KEYS[1] request hash, KEYS[2] open-requests zset, KEYS[3] completions bucket counter,
- * KEYS[4] webhook outbox zset (the terminal event is queued for dispatch in the same step)
+ * KEYS[4] webhook outbox zset, KEYS[5] the batch hash of a batch line ('' otherwise)
  * ARGV[1] terminal status, ARGV[2] now ms, ARGV[3] result ttl s, ARGV[4] pub/sub channel,
- * ARGV[5] request id, ARGV[6] required current status ('' = any non-terminal), ARGV[7..] field/value pairs
+ * ARGV[5] request id, ARGV[6] required current status ('' = any non-terminal), ARGV[7] prompt tokens,
+ * ARGV[8] completion tokens, ARGV[9..] field/value pairs
+ * A request's terminal event is queued in the webhook outbox in the same step; a batch line instead
+ * counts towards its batch (request_counts and usage), also in the same step.
  * Returns 'ok', 'missing', or the status that prevented the change.
  */
 export const FINISH = `
@@ -69,7 +75,7 @@ if not status then return 'missing' end
 if status == 'completed' or status == 'failed' or status == 'cancelled' then return status end
 if ARGV[6] ~= '' and status ~= ARGV[6] then return status end
 local fields = {'status', ARGV[1], 'completed_at', ARGV[2]}
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('HDEL', KEYS[1], 'body')
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
@@ -78,7 +84,13 @@ if ARGV[1] == 'completed' then
   redis.call('INCR', KEYS[3])
   redis.call('EXPIRE', KEYS[3], 120)
 end
-redis.call('ZADD', KEYS[4], tonumber(ARGV[2]), ARGV[5])
+if KEYS[5] ~= '' then
+  redis.call('HINCRBY', KEYS[5], ARGV[1], 1)
+  redis.call('HINCRBY', KEYS[5], 'input_tokens', tonumber(ARGV[7]))
+  redis.call('HINCRBY', KEYS[5], 'output_tokens', tonumber(ARGV[8]))
+else
+  redis.call('ZADD', KEYS[4], tonumber(ARGV[2]), ARGV[5])
+end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 'ok'
 `;

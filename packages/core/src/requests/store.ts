@@ -46,14 +46,27 @@ export interface RequestRecord {
   /** When the request first found every upstream unavailable (ms), or null. */
   unavailableSince: number | null;
   /** The one endpoint this request's events go to (`webhook_url` at submit), or null for all. */
-  webhookEndpointId: string | null;
+  webhookEndpointId:
+    | string
+    | null /** The API endpoint the body is for (`/v1/chat/completions` or `/v1/embeddings`). */;
+  endpoint: string;
+  /** Set for a line of a batch. */
+  batchId: string | null;
+  customId: string | null;
+  line: number | null;
 }
 
 /** What a submission provides; everything else starts empty. */
 export type NewRequest = Pick<
   RequestRecord,
   'id' | 'tenantId' | 'tier' | 'model' | 'priority' | 'createdAt' | 'metadata' | 'body'
-> & { webhookEndpointId?: string | null };
+> & {
+  webhookEndpointId?: string | null;
+  /** The API endpoint the body is for; default `/v1/chat/completions`. */
+  endpoint?: string;
+  /** Set for a line of a batch. */
+  batch?: { batchId: string; customId: string; line: number };
+};
 
 export type CreateResult =
   | { created: true; record: RequestRecord }
@@ -109,6 +122,17 @@ export class RequestStore {
       bodyJson,
     ];
     if (input.webhookEndpointId) fields.push('webhook_endpoint_id', input.webhookEndpointId);
+    if (input.endpoint) fields.push('endpoint', input.endpoint);
+    if (input.batch) {
+      fields.push(
+        'batch_id',
+        input.batch.batchId,
+        'custom_id',
+        input.batch.customId,
+        'line',
+        String(input.batch.line),
+      );
+    }
     const existing = (await this.redis.eval(
       CREATE_REQUEST,
       3,
@@ -122,6 +146,7 @@ export class RequestStore {
       String(this.options.idempotencyTtlSeconds),
       ...fields,
     )) as string | null;
+    if (existing === '__exists__') return { created: false, existingId: input.id, sameBody: true };
     if (existing) {
       const prior = JSON.parse(existing) as { requestId: string; bodyHash: string };
       return { created: false, existingId: prior.requestId, sameBody: prior.bodyHash === bodyHash };
@@ -141,6 +166,10 @@ export class RequestStore {
         rateLimited: 0,
         unavailableSince: null,
         webhookEndpointId: input.webhookEndpointId ?? null,
+        endpoint: input.endpoint ?? '/v1/chat/completions',
+        batchId: input.batch?.batchId ?? null,
+        customId: input.batch?.customId ?? null,
+        line: input.batch?.line ?? null,
       },
     };
   }
@@ -168,6 +197,10 @@ export class RequestStore {
       rateLimited: Number(h.rate_limited ?? 0),
       unavailableSince: num(h.unavailable_since),
       webhookEndpointId: h.webhook_endpoint_id ?? null,
+      endpoint: h.endpoint ?? '/v1/chat/completions',
+      batchId: h.batch_id ?? null,
+      customId: h.custom_id ?? null,
+      line: h.line === undefined ? null : Number(h.line),
     };
   }
 
@@ -214,7 +247,7 @@ export class RequestStore {
     const fields = ['response', JSON.stringify(response)];
     if (servedBy) fields.push('served_by', JSON.stringify(servedBy));
     if (usage) fields.push('usage', JSON.stringify(usage));
-    return this.finish(id, 'completed', '', fields, now);
+    return this.finish(id, 'completed', '', fields, now, usage);
   }
 
   async fail(id: string, error: RequestError, now = Date.now()): Promise<FinishResult> {
@@ -232,20 +265,26 @@ export class RequestStore {
     requiredStatus: string,
     fields: string[],
     now: number,
+    usage: Usage | null = null,
   ): Promise<FinishResult> {
+    // A batch line counts towards its batch in the same atomic step (see FINISH).
+    const batchId = await this.redis.hget(this.keys.request(id), 'batch_id');
     return (await this.redis.eval(
       FINISH,
-      4,
+      5,
       this.keys.request(id),
       this.keys.openRequests(),
       this.keys.completionsBucket(Math.floor(now / 10_000)),
       this.keys.webhookOutbox(),
+      batchId ? this.keys.batch(batchId) : '',
       status,
       String(now),
       String(this.options.resultTtlSeconds),
       this.keys.requestDoneChannel(),
       id,
       requiredStatus,
+      String(usage?.prompt_tokens ?? 0),
+      String(usage?.completion_tokens ?? 0),
       ...fields,
     )) as FinishResult;
   }

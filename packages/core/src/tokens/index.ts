@@ -51,3 +51,16 @@ export function estimateChargedTokens(body: Record<string, unknown>, defaultMaxO
   const n = typeof body.n === 'number' ? body.n : 1;
   return countPromptTokens(body) + (requestedMaxOutput(body) ?? defaultMaxOutput) * n;
 }
+
+/** Input tokens of an embeddings body (`input`: a string, strings, or pre-tokenized arrays). */
+export function countEmbeddingTokens(body: Record<string, unknown>): number {
+  const input = body.input;
+  const items = Array.isArray(input) ? input : [input];
+  let total = 0;
+  for (const item of items) {
+    if (typeof item === 'string') total += countText(item);
+    else if (Array.isArray(item)) total += item.length;
+    else if (typeof item === 'number') total += 1;
+  }
+  return total;
+}

@@ -1,0 +1,494 @@
+import { request } from 'node:http';
+import { waitFor } from '@sluice/testkit';
+import OpenAI, { toFile } from 'openai';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnApi, spawnWorker } from './support/processes.js';
+import { type Receiver, startReceiver } from './support/receiver.js';
+import { chat, type System, startSystem, submit, type TestTenant, waitTerminal } from './support/system.js';
+
+const line = (customId: string, text: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    custom_id: customId,
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: text }], max_tokens: 50, ...extra },
+  });
+
+async function until<T>(fn: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (done(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(v).slice(0, 500)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('Batch API driven by the official openai SDK', () => {
+  let sys: System;
+  let tenant: TestTenant;
+  let openai: OpenAI;
+
+  beforeAll(async () => {
+    sys = await startSystem({ workerEnv: { BATCH_SWEEP_INTERVAL_MS: '200' } });
+    tenant = await sys.createTenant('pro');
+    openai = new OpenAI({ apiKey: tenant.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+  });
+  afterAll(() => sys?.close());
+
+  it('files.create → batches.create → retrieve until done → files.content: every custom_id gets its own answer', async () => {
+    const n = 40;
+    const jsonl = Array.from({ length: n }, (_, i) => line(`task-${i}`, `batch question ${i}`)).join('\n');
+    const file = await openai.files.create({
+      file: await toFile(Buffer.from(jsonl), 'input.jsonl'),
+      purpose: 'batch',
+    });
+    expect(file).toMatchObject({
+      object: 'file',
+      purpose: 'batch',
+      filename: 'input.jsonl',
+      bytes: Buffer.byteLength(jsonl),
+    });
+    expect(file.id).toMatch(/^file-/);
+    expect((await openai.files.retrieve(file.id)).id).toBe(file.id);
+
+    const batch = await openai.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+      metadata: { job: 'nightly' },
+    });
+    expect(batch).toMatchObject({
+      object: 'batch',
+      status: 'validating',
+      input_file_id: file.id,
+      metadata: { job: 'nightly' },
+    });
+
+    const done = await until(
+      () => openai.batches.retrieve(batch.id),
+      (b) => b.status === 'completed',
+    );
+    expect(done.request_counts).toEqual({ total: n, completed: n, failed: 0 });
+    expect(done.in_progress_at).not.toBeNull();
+    expect(done.completed_at).not.toBeNull();
+    expect(done.output_file_id).toMatch(/^file-/);
+    expect(done.error_file_id).toBeNull();
+    expect(done.usage?.total_tokens).toBeGreaterThan(0);
+
+    const content = await (await openai.files.content(done.output_file_id as string)).text();
+    const out = content
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            id: string;
+            custom_id: string;
+            response: { status_code: number; body: { choices: { message: { content: string } }[] } };
+            error: null;
+          },
+      );
+    expect(out).toHaveLength(n);
+    for (const o of out) {
+      const i = o.custom_id.replace('task-', '');
+      expect(o.id).toMatch(/^batch_req_/);
+      expect(o.error).toBeNull();
+      expect(o.response.status_code).toBe(200);
+      expect(o.response.body.choices[0]?.message.content).toContain(`Echo: batch question ${i} [`);
+    }
+  });
+
+  it('reports failed lines in the error file, OpenAI-style', async () => {
+    const jsonl = [line('ok-1', 'fine'), line('bad-1', 'rejected [sim:status=400]')].join('\n');
+    const file = await openai.files.create({
+      file: await toFile(Buffer.from(jsonl), 'mixed.jsonl'),
+      purpose: 'batch',
+    });
+    const batch = await openai.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    const done = await until(
+      () => openai.batches.retrieve(batch.id),
+      (b) => b.status === 'completed',
+    );
+    expect(done.request_counts).toEqual({ total: 2, completed: 1, failed: 1 });
+    const errors = (await (await openai.files.content(done.error_file_id as string)).text())
+      .trim()
+      .split('\n');
+    expect(errors).toHaveLength(1);
+    const e = JSON.parse(errors[0] as string) as { custom_id: string; response: { status_code: number } };
+    expect(e.custom_id).toBe('bad-1');
+    expect(e.response.status_code).toBe(400);
+  });
+
+  it('batches.list auto-paginates; files.list too', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const file = await openai.files.create({
+        file: await toFile(Buffer.from(line(`p${i}`, `page ${i}`)), `p${i}.jsonl`),
+        purpose: 'batch',
+      });
+      ids.push(
+        (
+          await openai.batches.create({
+            input_file_id: file.id,
+            endpoint: '/v1/chat/completions',
+            completion_window: '24h',
+          })
+        ).id,
+      );
+    }
+    const seen: string[] = [];
+    for await (const b of openai.batches.list({ limit: 2 })) seen.push(b.id);
+    for (const id of ids) expect(seen).toContain(id);
+    expect(new Set(seen).size).toBe(seen.length);
+    const files: string[] = [];
+    for await (const f of openai.files.list({ limit: 2 })) files.push(f.id);
+    expect(files.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('batches.cancel stops what is queued and finalizes with the partial results', async () => {
+    await sys.workers[0]?.worker.pause();
+    const jsonl = Array.from({ length: 20 }, (_, i) => line(`c${i}`, `cancel me ${i}`)).join('\n');
+    const file = await openai.files.create({
+      file: await toFile(Buffer.from(jsonl), 'cancel.jsonl'),
+      purpose: 'batch',
+    });
+    const batch = await openai.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    await until(
+      () => openai.batches.retrieve(batch.id),
+      (b) => b.status === 'in_progress',
+    );
+    const cancelling = await openai.batches.cancel(batch.id);
+    expect(['cancelling', 'cancelled']).toContain(cancelling.status);
+    await sys.workers[0]?.worker.resume();
+    const done = await until(
+      () => openai.batches.retrieve(batch.id),
+      (b) => b.status === 'cancelled',
+    );
+    expect(done.cancelled_at).not.toBeNull();
+    expect(done.request_counts?.completed).toBeLessThan(20);
+    expect(sys.sim.calls({ contains: 'cancel me' }).count).toBe(done.request_counts?.completed);
+  });
+});
+
+describe('bad batch files', () => {
+  let sys: System;
+  let tenant: TestTenant;
+  let openai: OpenAI;
+  beforeAll(async () => {
+    sys = await startSystem({ workerEnv: { BATCH_SWEEP_INTERVAL_MS: '200' } });
+    tenant = await sys.createTenant('pro');
+    openai = new OpenAI({ apiKey: tenant.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+  });
+  afterAll(() => sys?.close());
+
+  const failWith = async (
+    jsonl: string,
+    endpoint: '/v1/chat/completions' | '/v1/embeddings' = '/v1/chat/completions',
+  ) => {
+    const file = await openai.files.create({
+      file: await toFile(Buffer.from(jsonl), 'bad.jsonl'),
+      purpose: 'batch',
+    });
+    const batch = await openai.batches.create({ input_file_id: file.id, endpoint, completion_window: '24h' });
+    const done = await until(
+      () => openai.batches.retrieve(batch.id),
+      (b) => b.status === 'failed' || b.status === 'completed',
+    );
+    expect(done.status).toBe('failed');
+    expect(done.failed_at).not.toBeNull();
+    return done.errors?.data ?? [];
+  };
+
+  it.each([
+    ['invalid_json_line', `${line('a', 'x')}\n{not json`, 2],
+    ['duplicate_custom_id', `${line('a', 'x')}\n${line('a', 'y')}`, 2],
+    [
+      'url_mismatch',
+      `${line('a', 'x')}\n${line('b', 'y').replace('/v1/chat/completions', '/v1/embeddings')}`,
+      2,
+    ],
+    ['model_mismatch', `${line('a', 'x')}\n${line('b', 'y', { model: 'gpt-4o' })}`, 2],
+    [
+      'missing_required_parameter',
+      `${line('a', 'x')}\n{"custom_id":"b","method":"POST","url":"/v1/chat/completions"}`,
+      2,
+    ],
+    ['invalid_request', `${line('a', 'x', { temperature: 9 })}`, 1],
+  ])('reports %s with its line number', async (code, jsonl, lineNo) => {
+    const errors = await failWith(jsonl);
+    expect(errors.map((e) => e.code)).toContain(code);
+    expect(errors.find((e) => e.code === code)?.line).toBe(lineNo);
+  });
+
+  it('reports empty_file for a file of blank lines, and a non-JSONL file as invalid_json_line', async () => {
+    expect((await failWith('\n\n  \n')).map((e) => e.code)).toEqual(['empty_file']);
+    expect((await failWith('name,age\nbob,3')).map((e) => e.code)).toEqual([
+      'invalid_json_line',
+      'invalid_json_line',
+    ]);
+  });
+
+  it('refuses a 0-byte upload and an unknown purpose with a clear 400', async () => {
+    await expect(
+      openai.files.create({ file: await toFile(Buffer.alloc(0), 'empty.jsonl'), purpose: 'batch' }),
+    ).rejects.toMatchObject({
+      status: 400,
+      param: 'file',
+    });
+    await expect(
+      openai.files.create({ file: await toFile(Buffer.from('{}'), 'x.jsonl'), purpose: 'fine-tune' }),
+    ).rejects.toMatchObject({
+      status: 400,
+      param: 'purpose',
+    });
+  });
+
+  it('answers 413 for a declared size over 200 MB without reading the body', async () => {
+    // Declare 201 MB, send only the first bytes: the answer must come anyway, without the rest.
+    const { statusCode, body } = await new Promise<{ statusCode: number; body: string }>(
+      (resolve, reject) => {
+        const req = request(`${sys.api.url}/v1/files`, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${tenant.key}`,
+            'Content-Type': 'multipart/form-data; boundary=x',
+            'Content-Length': String(201 * 1024 * 1024),
+          },
+        });
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => {
+            text += c.toString();
+          });
+          res.on('end', () => {
+            resolve({ statusCode: res.statusCode ?? 0, body: text });
+            req.destroy();
+          });
+        });
+        req.on('error', reject);
+        req.write('--x\r\n');
+      },
+    );
+    expect(statusCode).toBe(413);
+    expect((JSON.parse(body) as { error: { code: string } }).error.code).toBe('payload_too_large');
+  });
+
+  it('another tenant’s file and batch answer 404', async () => {
+    const file = await openai.files.create({
+      file: await toFile(Buffer.from(line('a', 'x')), 'mine.jsonl'),
+      purpose: 'batch',
+    });
+    const other = await sys.createTenant('pro');
+    const theirs = new OpenAI({ apiKey: other.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+    await expect(theirs.files.retrieve(file.id)).rejects.toMatchObject({ status: 404 });
+    await expect(theirs.files.content(file.id)).rejects.toMatchObject({ status: 404 });
+    await expect(
+      theirs.batches.create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+      }),
+    ).rejects.toMatchObject({ status: 404 });
+    const batch = await openai.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    await expect(theirs.batches.retrieve(batch.id)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('deletes a file', async () => {
+    const file = await openai.files.create({
+      file: await toFile(Buffer.from(line('a', 'x')), 'del.jsonl'),
+      purpose: 'batch',
+    });
+    expect(await openai.files.delete(file.id)).toMatchObject({ id: file.id, deleted: true });
+    await expect(openai.files.retrieve(file.id)).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('batch lifecycle: expiry, priority, events, embeddings, restarts', () => {
+  let sys: System;
+  let tenant: TestTenant;
+  let openai: OpenAI;
+  let rx: Receiver;
+  beforeAll(async () => {
+    rx = await startReceiver();
+    sys = await startSystem({
+      apiEnv: { BATCH_WINDOW_MS: '4000', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' },
+      workerEnv: { BATCH_SWEEP_INTERVAL_MS: '200', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' },
+    });
+    tenant = await sys.createTenant('pro');
+    openai = new OpenAI({ apiKey: tenant.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await sys?.close();
+    await rx?.close();
+  });
+
+  const upload = async (jsonl: string) =>
+    openai.files.create({ file: await toFile(Buffer.from(jsonl), 'in.jsonl'), purpose: 'batch' });
+
+  it('at the end of the completion window unfinished lines get batch_expired; the batch is expired with what was done', async () => {
+    const slow = Array.from({ length: 6 }, (_, i) =>
+      line(`e${i}`, `expiring ${i} [sim:latency=${i < 2 ? 10 : 15000}]`),
+    ).join('\n');
+    const w = sys.workers[0];
+    await w?.worker.pause();
+    const batch = await openai.batches.create({
+      input_file_id: (await upload(slow)).id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    await until(
+      () => openai.batches.retrieve(batch.id),
+      (b) => b.status === 'in_progress',
+    );
+    await w?.worker.resume();
+    const done = await until(
+      () => openai.batches.retrieve(batch.id),
+      (b) => b.status === 'expired',
+      20_000,
+    );
+    expect(done.expired_at).not.toBeNull();
+    expect(done.request_counts?.total).toBe(6);
+    expect((done.request_counts?.completed ?? 0) + (done.request_counts?.failed ?? 0)).toBe(6);
+    const errors = (await (await openai.files.content(done.error_file_id as string)).text())
+      .trim()
+      .split('\n');
+    const codes = errors.map((l) => (JSON.parse(l) as { error: { code: string } }).error.code);
+    expect(codes.length).toBeGreaterThan(0);
+    expect(new Set(codes)).toEqual(new Set(['batch_expired']));
+    if (done.output_file_id) {
+      const ok = (await (await openai.files.content(done.output_file_id)).text()).trim().split('\n');
+      expect(ok.length + errors.length).toBe(6);
+    }
+  });
+
+  it('interactive requests overtake a queued batch; batch events reach webhooks', async () => {
+    const ep = (await (
+      await tenant.call('/v1/webhooks', {
+        method: 'POST',
+        json: { url: rx.url('/batches'), events: ['batch.completed'] },
+      })
+    ).json()) as {
+      secret: string;
+    };
+    const w = sys.workers[0];
+    await w?.worker.pause();
+    const jsonl = Array.from({ length: 30 }, (_, i) => line(`q${i}`, `queued batch line ${i}`)).join('\n');
+    const batch = await openai.batches.create({
+      input_file_id: (await upload(jsonl)).id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    await until(
+      () => openai.batches.retrieve(batch.id),
+      (b) => b.status === 'in_progress',
+    );
+    const free = await sys.createTenant('free');
+    const interactive = await submit(free, chat('interactive after the batch', { priority: 'low' }));
+    await w?.worker.resume();
+    const done = await waitTerminal(free, interactive.id);
+    expect(done.status).toBe('completed');
+    const progress = await openai.batches.retrieve(batch.id);
+    // The interactive request, submitted last, did not wait for the 30 batch lines ahead of it.
+    expect(progress.request_counts?.completed ?? 0).toBeLessThan(30);
+    await until(
+      () => openai.batches.retrieve(batch.id),
+      (b) => b.status === 'completed',
+      30_000,
+    );
+    await waitFor(() => rx.at('/batches').length === 1, { timeoutMs: 10_000 });
+    const got = rx.at('/batches')[0];
+    const event = new Webhook(ep.secret).verify(got?.body ?? '', {
+      'webhook-id': String(got?.headers['webhook-id']),
+      'webhook-timestamp': String(got?.headers['webhook-timestamp']),
+      'webhook-signature': String(got?.headers['webhook-signature']),
+    }) as { type: string; data: { id: string; status: string } };
+    expect(event).toMatchObject({ type: 'batch.completed', data: { id: batch.id, status: 'completed' } });
+  });
+
+  it('runs /v1/embeddings batches', async () => {
+    const jsonl = ['alpha', 'beta'].map((t) =>
+      JSON.stringify({
+        custom_id: t,
+        method: 'POST',
+        url: '/v1/embeddings',
+        body: { model: 'text-embedding-3-small', input: t },
+      }),
+    );
+    const batch = await openai.batches.create({
+      input_file_id: (await upload(jsonl.join('\n'))).id,
+      endpoint: '/v1/embeddings',
+      completion_window: '24h',
+    });
+    const done = await until(
+      () => openai.batches.retrieve(batch.id),
+      (b) => b.status === 'completed',
+    );
+    const out = (await (await openai.files.content(done.output_file_id as string)).text()).trim().split('\n');
+    const first = JSON.parse(out[0] as string) as { response: { body: { data: { embedding: number[] }[] } } };
+    expect(first.response.body.data[0]?.embedding.length).toBeGreaterThan(0);
+  });
+
+  it('a batch survives its worker being SIGKILLed mid-way and the API restarting', async () => {
+    for (const w of sys.workers.splice(0)) await w.close();
+    const env = {
+      ...sys.env,
+      WORKER_LOCK_DURATION_MS: '2000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+      BATCH_SWEEP_INTERVAL_MS: '200',
+    };
+    const apiA = await spawnApi(sys.env);
+    const clientA = new OpenAI({ apiKey: tenant.key, baseURL: `${apiA.url}/v1`, maxRetries: 0 });
+    const a = await spawnWorker(env, 'batch-worker-a');
+    const jsonl = Array.from({ length: 40 }, (_, i) => line(`r${i}`, `restart ${i} [sim:latency=150]`)).join(
+      '\n',
+    );
+    const file = await clientA.files.create({
+      file: await toFile(Buffer.from(jsonl), 'restart.jsonl'),
+      purpose: 'batch',
+    });
+    const batch = await clientA.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    await until(
+      () => clientA.batches.retrieve(batch.id),
+      (b) => (b.request_counts?.completed ?? 0) >= 5,
+      20_000,
+    );
+    await a.kill();
+    expect(await apiA.stop()).toBe(0);
+    const apiB = await spawnApi(sys.env);
+    const b = await spawnWorker(env, 'batch-worker-b');
+    try {
+      const clientB = new OpenAI({ apiKey: tenant.key, baseURL: `${apiB.url}/v1`, maxRetries: 0 });
+      const done = await until(
+        () => clientB.batches.retrieve(batch.id),
+        (x) => x.status === 'completed',
+        40_000,
+      );
+      expect(done.request_counts).toEqual({ total: 40, completed: 40, failed: 0 });
+      const out = (await (await clientB.files.content(done.output_file_id as string)).text())
+        .trim()
+        .split('\n');
+      expect(new Set(out.map((l) => (JSON.parse(l) as { custom_id: string }).custom_id)).size).toBe(40);
+    } finally {
+      await b.stop();
+      await apiB.stop();
+    }
+  });
+});
