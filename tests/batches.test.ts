@@ -1,5 +1,7 @@
 import { request } from 'node:http';
+import { BATCH_URGENT_PRIORITY, QUEUES, queueBatchStep, redisKeys } from '@sluice/core';
 import { waitFor } from '@sluice/testkit';
+import { QueueEvents } from 'bullmq';
 import OpenAI, { toFile } from 'openai';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -230,6 +232,12 @@ describe('bad batch files', () => {
     expect(errors.find((e) => e.code === code)?.line).toBe(lineNo);
   });
 
+  it('reports too_many_tasks for more than 50,000 lines', async () => {
+    const jsonl = Array.from({ length: 50_001 }, (_, i) => line(`t${i}`, 'x')).join('\n');
+    const errors = await failWith(jsonl);
+    expect(errors[0]?.code).toBe('too_many_tasks');
+  });
+
   it('reports empty_file for a file of blank lines, and a non-JSONL file as invalid_json_line', async () => {
     expect((await failWith('\n\n  \n')).map((e) => e.code)).toEqual(['empty_file']);
     expect((await failWith('name,age\nbob,3')).map((e) => e.code)).toEqual([
@@ -417,6 +425,60 @@ describe('batch lifecycle: expiry, priority, events, embeddings, restarts', () =
       'webhook-signature': String(got?.headers['webhook-signature']),
     }) as { type: string; data: { id: string; status: string } };
     expect(event).toMatchObject({ type: 'batch.completed', data: { id: batch.id, status: 'completed' } });
+  });
+
+  it('as its window runs out a batch overtakes queued interactive work, so it cannot be starved past it', async () => {
+    const w = sys.workers[0];
+    await w?.worker.pause();
+    const free = await sys.createTenant('free');
+    const interactive = await Promise.all(
+      Array.from(
+        { length: 5 },
+        async (_, i) => (await submit(free, chat(`free work ${i}`, { priority: 'low' }))).id,
+      ),
+    );
+    const jsonl = Array.from({ length: 5 }, (_, i) => line(`u${i}`, `urgent batch ${i}`)).join('\n');
+    const batch = await openai.batches.create({
+      input_file_id: (await upload(jsonl)).id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    await until(
+      () => openai.batches.retrieve(batch.id),
+      (b) => b.status === 'in_progress',
+    );
+    // Promote as a worker's batch sweeper does when the window is nearly over.
+    await queueBatchStep(sys.api.deps.batchQueue, {
+      kind: 'promote',
+      batchId: batch.id,
+      priority: BATCH_URGENT_PRIORITY,
+    });
+    await waitFor(
+      async () =>
+        (await sys.api.deps.redis.hget(redisKeys(sys.prefix).batch(batch.id), 'promoted_priority')) !== null,
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    const events = new QueueEvents(QUEUES.completions, {
+      connection: { host: sys.redis.host, port: sys.redis.port },
+      prefix: redisKeys(sys.prefix).bullPrefix,
+    });
+    await events.waitUntilReady();
+    const order: string[] = [];
+    events.on('active', ({ jobId }) => order.push(jobId));
+    if (w) w.worker.concurrency = 1;
+    await w?.worker.resume();
+    await until(
+      () => openai.batches.retrieve(batch.id),
+      (b) => b.status === 'completed',
+    );
+    for (const id of interactive) await waitTerminal(free, id);
+    await events.close();
+    if (w) w.worker.concurrency = 64;
+    const firstInteractive = Math.min(...interactive.map((id) => order.indexOf(id)).filter((i) => i >= 0));
+    const lastBatchLine = Math.max(...order.map((id, i) => (id.startsWith(batch.id) ? i : -1)));
+    expect(lastBatchLine).toBeLessThan(firstInteractive);
   });
 
   it('runs /v1/embeddings batches', async () => {
