@@ -189,7 +189,14 @@ export async function startWorker(
       log,
       maxAttempts: config.MAX_ATTEMPTS,
     }),
-    { connection: batchConnection, prefix: keys.bullPrefix, concurrency: 2, lockDuration: 120_000 },
+    {
+      connection: batchConnection,
+      prefix: keys.bullPrefix,
+      concurrency: 2,
+      lockDuration: config.WORKER_LOCK_DURATION_MS,
+      stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
+    },
   );
   batchWorker.on('error', (err) => log.warn({ err: err.message }, 'batch worker error'));
   const batchSweeper = new BatchSweeper({

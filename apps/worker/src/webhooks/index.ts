@@ -60,6 +60,10 @@ export function startWebhookWorker(deps: {
       connection: deps.connection,
       prefix: keys.bullPrefix,
       concurrency: config.WEBHOOK_CONCURRENCY,
+      // The same crash recovery as completions: a dead worker's deliveries move on after the lock.
+      lockDuration: config.WORKER_LOCK_DURATION_MS,
+      stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
       settings: {
         backoffStrategy: (attemptsMade, type, err) =>
           type === 'webhook' ? webhookBackoffMs(attemptsMade, schedule, err) : 1_000 * 2 ** attemptsMade,
