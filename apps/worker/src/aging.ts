@@ -72,7 +72,7 @@ export class AgingSweeper {
     for (let i = 0; i < page.length; i += 2) {
       const id = page[i] as string;
       watermark = Number(page[i + 1]);
-      const record = await requests.get(id);
+      const record = await requests.summary(id);
       // Batch lines age by their own rule (their completion window), not ahead of interactive work.
       if (!record || TERMINAL_STATUSES.includes(record.status) || record.batchId) continue;
       const job = await queue.getJob(id);

@@ -1,4 +1,5 @@
 import {
+  batchLinePriority,
   type CompletionJobData,
   completionJobOptions,
   jobPriority,
@@ -82,7 +83,7 @@ export class Reconciler {
       if (ids.length === 0) break;
       offset += ids.length;
       for (const id of ids) {
-        const record = await requests.get(id);
+        const record = await requests.summary(id);
         if (!record || TERMINAL_STATUSES.includes(record.status)) {
           await requests.forgetOpen(id);
           offset--;
@@ -93,9 +94,15 @@ export class Reconciler {
           await queue.add(
             'completion',
             { requestId: id, tenantId: record.tenantId },
-            completionJobOptions(id, jobPriority(record.tier, record.priority, record.attempts), {
-              maxAttempts: this.deps.maxAttempts,
-            }),
+            completionJobOptions(
+              id,
+              record.batchId
+                ? batchLinePriority(record.attempts)
+                : jobPriority(record.tier, record.priority, record.attempts),
+              {
+                maxAttempts: this.deps.maxAttempts,
+              },
+            ),
           );
           log.warn({ requestId: id }, 'reconciler re-enqueued a request whose job was missing');
           metrics.reconciled.inc({ action: 'reenqueued' });

@@ -204,6 +204,36 @@ export class RequestStore {
     };
   }
 
+  /**
+   * The few fields a sweep needs, without the prompt or the response: sweeps walk every open
+   * request (50,000 batch lines, say), so they must not fetch whole records.
+   */
+  async summary(
+    id: string,
+  ): Promise<Pick<
+    RequestRecord,
+    'status' | 'tenantId' | 'tier' | 'priority' | 'attempts' | 'batchId'
+  > | null> {
+    const [status, tenantId, tier, priority, attempts, batchId] = await this.redis.hmget(
+      this.keys.request(id),
+      'status',
+      'tenant_id',
+      'tier',
+      'priority',
+      'attempts',
+      'batch_id',
+    );
+    if (!status) return null;
+    return {
+      status: status as RequestStatus,
+      tenantId: tenantId ?? '',
+      tier: (tier ?? 'free') as Tier,
+      priority: (priority ?? 'normal') as Priority,
+      attempts: Number(attempts ?? 0),
+      batchId: batchId ?? null,
+    };
+  }
+
   /** Counts a 429 met by the request; returns the new count. */
   async countRateLimited(id: string): Promise<number> {
     return this.redis.hincrby(this.keys.request(id), 'rate_limited', 1);
