@@ -75,7 +75,13 @@ export function createCompletionProcessor(deps: ProcessorDeps): Processor<Comple
   return async (job: Job<CompletionJobData, string>, token?: string, signal?: AbortSignal) => {
     const { requestId } = job.data;
     const attempt = job.attemptsMade + 1;
-    const started = await requests.startAttempt(requestId, attempt);
+    let started = await requests.startAttempt(requestId, attempt);
+    // The API stores the record a moment after adding the job: a fresh job waits briefly for it here
+    // rather than going back to the queue (which would cost its request a second).
+    for (let i = 0; started === 'missing' && i < 25 && Date.now() - job.timestamp < 2_000; i++) {
+      await sleep(10);
+      started = await requests.startAttempt(requestId, attempt);
+    }
     if (started === 'missing') {
       // The API adds the job before the record: give a fresh job a moment for its record to appear.
       // A job whose record never came was refused (503) or its record expired: it never runs.

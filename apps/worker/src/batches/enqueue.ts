@@ -12,7 +12,7 @@ import type { Queue } from 'bullmq';
 import { jsonlLines, lineRequestId } from './lines.js';
 
 /** Lines written and queued per round trip. */
-export const ENQUEUE_CHUNK = 500;
+export const ENQUEUE_CHUNK = 1_000;
 
 /**
  * Turns each line of a validated batch into a request record and a completion job in the batch band,
@@ -31,7 +31,7 @@ export async function enqueueBatchLines(
   const flush = async () => {
     if (chunk.length === 0) return;
     // A batch cancelled or expired meanwhile gets no more lines.
-    if ((await deps.batches.get(batch.id))?.status !== 'in_progress') {
+    if ((await deps.batches.status(batch.id)) !== 'in_progress') {
       stopped = true;
       chunk = [];
       return;

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { newId } from '../ids/index.js';
 import type { RedisKeys } from '../keys/index.js';
+import { evalScript } from '../redis/index.js';
 import {
   BATCH_WINDOW_MS,
   type BatchEndpoint,
@@ -166,7 +167,8 @@ export class BatchStore {
     now = Date.now(),
   ): Promise<boolean> {
     const terminal = ['failed', 'completed', 'expired', 'cancelled'].includes(to);
-    const result = await this.redis.eval(
+    const result = await evalScript(
+      this.redis,
       TRANSITION,
       2,
       this.keys.batch(id),
@@ -178,6 +180,11 @@ export class BatchStore {
       ...Object.entries(fields).flat(),
     );
     return result !== null;
+  }
+
+  /** Just the status (cheap: checked between every chunk of an enqueue). */
+  async status(id: string): Promise<BatchStatus | null> {
+    return (await this.redis.hget(this.keys.batch(id), 'status')) as BatchStatus | null;
   }
 
   async setFields(id: string, fields: Record<string, string>): Promise<void> {

@@ -10,6 +10,7 @@ import type {
   Usage,
 } from '../contract/index.js';
 import type { RedisKeys } from '../keys/index.js';
+import { evalScript } from '../redis/index.js';
 import { CREATE_REQUEST, FINISH, REQUEUE, START_ATTEMPT } from './scripts.js';
 
 /** Retention settings of request records. */
@@ -133,7 +134,8 @@ export class RequestStore {
         String(input.batch.line),
       );
     }
-    const existing = (await this.redis.eval(
+    const existing = (await evalScript(
+      this.redis,
       CREATE_REQUEST,
       3,
       this.keys.request(input.id),
@@ -248,7 +250,8 @@ export class RequestStore {
 
   /** Marks attempt `attempt` as started. */
   async startAttempt(id: string, attempt: number, now = Date.now()): Promise<FinishResult> {
-    return (await this.redis.eval(
+    return (await evalScript(
+      this.redis,
       START_ATTEMPT,
       1,
       this.keys.request(id),
@@ -259,7 +262,8 @@ export class RequestStore {
 
   /** Back to queued while the job waits for its next attempt. */
   async requeue(id: string, lastError: RequestError): Promise<FinishResult> {
-    return (await this.redis.eval(
+    return (await evalScript(
+      this.redis,
       REQUEUE,
       1,
       this.keys.request(id),
@@ -299,7 +303,8 @@ export class RequestStore {
   ): Promise<FinishResult> {
     // A batch line counts towards its batch in the same atomic step (see FINISH).
     const batchId = await this.redis.hget(this.keys.request(id), 'batch_id');
-    return (await this.redis.eval(
+    return (await evalScript(
+      this.redis,
       FINISH,
       5,
       this.keys.request(id),

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { RedisKeys } from '@sluice/core';
+import { evalScript, type RedisKeys } from '@sluice/core';
 import type { Redis } from 'ioredis';
 import type { RateLimitHeaders } from './headers.js';
 import { ACQUIRE, FORGET, SETTLE } from './scripts.js';
@@ -143,7 +143,8 @@ export class RateLimitController {
       await this.redis.hset(this.keys.rateLimitScopes(), scopeId, JSON.stringify(scope));
       this.knownScopes.add(scopeId);
     }
-    const [code, waitMs, reason, probe] = (await this.redis.eval(
+    const [code, waitMs, reason, probe] = (await evalScript(
+      this.redis,
       ACQUIRE,
       5,
       ...keys,
@@ -170,7 +171,7 @@ export class RateLimitController {
   /** Leaves the admission line of `scope` (the caller gave up waiting and went back to the queue). */
   async forget(scope: Scope, holder: string): Promise<void> {
     const [, , , waiters, expiry] = scopeKeys(this.keys, scope);
-    await this.redis.eval(FORGET, 2, waiters, expiry, holder);
+    await evalScript(this.redis, FORGET, 2, waiters, expiry, holder);
   }
 
   /** Settles a lease; returns the scope's new concurrency target and breaker state. */
@@ -186,7 +187,8 @@ export class RateLimitController {
     const charged = outcome.kind === 'ok' ? outcome.chargedTokens : -1;
     const pause = outcome.kind === 'rate_limited' ? (outcome.pauseMs ?? this.options.defaultPauseMs) : 0;
     const b = this.options.breaker;
-    const [target, breaker] = (await this.redis.eval(
+    const [target, breaker] = (await evalScript(
+      this.redis,
       SETTLE,
       3,
       rl,
