@@ -154,7 +154,7 @@ describe('Batch API driven by the official openai SDK', () => {
   });
 
   it('batches.cancel stops what is queued and finalizes with the partial results', async () => {
-    await sys.workers[0]?.worker.pause();
+    await sys.api.deps.queue.pause(); // in Redis: no worker fetches (a paused Worker may still hold a fetched job)
     const jsonl = Array.from({ length: 20 }, (_, i) => line(`c${i}`, `cancel me ${i}`)).join('\n');
     const file = await openai.files.create({
       file: await toFile(Buffer.from(jsonl), 'cancel.jsonl'),
@@ -171,7 +171,7 @@ describe('Batch API driven by the official openai SDK', () => {
     );
     const cancelling = await openai.batches.cancel(batch.id);
     expect(['cancelling', 'cancelled']).toContain(cancelling.status);
-    await sys.workers[0]?.worker.resume();
+    await sys.api.deps.queue.resume();
     const done = await until(
       () => openai.batches.retrieve(batch.id),
       (b) => b.status === 'cancelled',
@@ -334,7 +334,13 @@ describe('batch lifecycle: expiry, priority, events, embeddings, restarts', () =
     rx = await startReceiver();
     sys = await startSystem({
       apiEnv: { BATCH_WINDOW_MS: '4000', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' },
-      workerEnv: { BATCH_SWEEP_INTERVAL_MS: '200', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' },
+      // With a 4 s window every batch would count as urgent under the 6 h / 2 h defaults.
+      workerEnv: {
+        BATCH_SWEEP_INTERVAL_MS: '200',
+        WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+        BATCH_PROMOTE_BEFORE_MS: '1000',
+        BATCH_URGENT_BEFORE_MS: '500',
+      },
     });
     tenant = await sys.createTenant('pro');
     openai = new OpenAI({ apiKey: tenant.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
@@ -351,8 +357,7 @@ describe('batch lifecycle: expiry, priority, events, embeddings, restarts', () =
     const slow = Array.from({ length: 6 }, (_, i) =>
       line(`e${i}`, `expiring ${i} [sim:latency=${i < 2 ? 10 : 15000}]`),
     ).join('\n');
-    const w = sys.workers[0];
-    await w?.worker.pause();
+    await sys.api.deps.queue.pause();
     const batch = await openai.batches.create({
       input_file_id: (await upload(slow)).id,
       endpoint: '/v1/chat/completions',
@@ -362,7 +367,7 @@ describe('batch lifecycle: expiry, priority, events, embeddings, restarts', () =
       () => openai.batches.retrieve(batch.id),
       (b) => b.status === 'in_progress',
     );
-    await w?.worker.resume();
+    await sys.api.deps.queue.resume();
     const done = await until(
       () => openai.batches.retrieve(batch.id),
       (b) => b.status === 'expired',
@@ -381,59 +386,6 @@ describe('batch lifecycle: expiry, priority, events, embeddings, restarts', () =
       const ok = (await (await openai.files.content(done.output_file_id)).text()).trim().split('\n');
       expect(ok.length + errors.length).toBe(6);
     }
-  });
-
-  it('interactive requests overtake a queued batch; batch events reach webhooks', async () => {
-    const ep = (await (
-      await tenant.call('/v1/webhooks', {
-        method: 'POST',
-        json: { url: rx.url('/batches'), events: ['batch.completed'] },
-      })
-    ).json()) as {
-      secret: string;
-    };
-    const w = sys.workers[0];
-    await w?.worker.pause();
-    const jsonl = Array.from({ length: 30 }, (_, i) => line(`q${i}`, `queued batch line ${i}`)).join('\n');
-    const batch = await openai.batches.create({
-      input_file_id: (await upload(jsonl)).id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-    });
-    await until(
-      () => openai.batches.retrieve(batch.id),
-      (b) => b.status === 'in_progress',
-    );
-    const free = await sys.createTenant('free');
-    const interactive = await submit(free, chat('interactive after the batch', { priority: 'low' }));
-    const events = new QueueEvents(QUEUES.completions, {
-      connection: { host: sys.redis.host, port: sys.redis.port },
-      prefix: redisKeys(sys.prefix).bullPrefix,
-    });
-    await events.waitUntilReady();
-    const order: string[] = [];
-    events.on('active', ({ jobId }) => order.push(jobId));
-    await w?.worker.resume();
-    expect((await waitTerminal(free, interactive.id)).status).toBe('completed');
-    // Submitted after all 30 batch lines, it ran ahead of them. (A paused BullMQ worker may already
-    // hold the one job its pending fetch took before the pause, so allow that one ahead of it.)
-    await waitFor(() => order.length > 2, { timeoutMs: 10_000 });
-    await events.close();
-    expect(order.indexOf(interactive.id)).toBeGreaterThanOrEqual(0);
-    expect(order.indexOf(interactive.id)).toBeLessThanOrEqual(1);
-    await until(
-      () => openai.batches.retrieve(batch.id),
-      (b) => b.status === 'completed',
-      30_000,
-    );
-    await waitFor(() => rx.at('/batches').length === 1, { timeoutMs: 10_000 });
-    const got = rx.at('/batches')[0];
-    const event = new Webhook(ep.secret).verify(got?.body ?? '', {
-      'webhook-id': String(got?.headers['webhook-id']),
-      'webhook-timestamp': String(got?.headers['webhook-timestamp']),
-      'webhook-signature': String(got?.headers['webhook-signature']),
-    }) as { type: string; data: { id: string; status: string } };
-    expect(event).toMatchObject({ type: 'batch.completed', data: { id: batch.id, status: 'completed' } });
   });
 
   it('as its window runs out a batch overtakes queued interactive work, so it cannot be starved past it', async () => {
@@ -561,5 +513,73 @@ describe('batch lifecycle: expiry, priority, events, embeddings, restarts', () =
       await b.stop();
       await apiB.stop();
     }
+  });
+});
+
+describe('batch traffic yields to interactive traffic', () => {
+  let sys: System;
+  let tenant: TestTenant;
+  let openai: OpenAI;
+  let rx: Receiver;
+  beforeAll(async () => {
+    rx = await startReceiver();
+    sys = await startSystem({
+      apiEnv: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' },
+      workerEnv: { BATCH_SWEEP_INTERVAL_MS: '200', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' },
+    });
+    tenant = await sys.createTenant('pro');
+    openai = new OpenAI({ apiKey: tenant.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await sys?.close();
+    await rx?.close();
+  });
+
+  const upload = async (jsonl: string) =>
+    openai.files.create({ file: await toFile(Buffer.from(jsonl), 'in.jsonl'), purpose: 'batch' });
+
+  it('interactive requests overtake a queued batch; batch events reach webhooks', async () => {
+    const ep = (await (
+      await tenant.call('/v1/webhooks', {
+        method: 'POST',
+        json: { url: rx.url('/batches'), events: ['batch.completed'] },
+      })
+    ).json()) as {
+      secret: string;
+    };
+    // A rate-limited upstream (15 requests/s) turns the 30 lines into a 2 s backlog.
+    sys.sim.configure({ rpm: 900, windowMs: 1_000 });
+    const jsonl = Array.from({ length: 30 }, (_, i) => line(`q${i}`, `queued batch line ${i}`)).join('\n');
+    const batch = await openai.batches.create({
+      input_file_id: (await upload(jsonl)).id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    const batchKey = redisKeys(sys.prefix).batch(batch.id);
+    await waitFor(async () => (await sys.api.deps.redis.hget(batchKey, 'enqueued')) === '30', {
+      timeoutMs: 10_000,
+    });
+    const free = await sys.createTenant('free');
+    const interactive = await submit(free, chat('interactive after the batch', { priority: 'low' }));
+    expect((await waitTerminal(free, interactive.id)).status).toBe('completed');
+    // Served before the batch submitted ahead of it had finished. (The steady-state claim, interactive
+    // p95 of tens of ms behind a 50,000-line backlog, is measured by pnpm bench:batch; here the limit
+    // appears abruptly and the controller first relearns it.)
+    const progress = await openai.batches.retrieve(batch.id);
+    expect(progress.request_counts?.completed ?? 0).toBeLessThan(25);
+    await until(
+      () => openai.batches.retrieve(batch.id),
+      (b) => b.status === 'completed',
+      30_000,
+    );
+    sys.sim.configure({ rpm: 0, windowMs: 60_000 });
+    await waitFor(() => rx.at('/batches').length === 1, { timeoutMs: 10_000 });
+    const got = rx.at('/batches')[0];
+    const event = new Webhook(ep.secret).verify(got?.body ?? '', {
+      'webhook-id': String(got?.headers['webhook-id']),
+      'webhook-timestamp': String(got?.headers['webhook-timestamp']),
+      'webhook-signature': String(got?.headers['webhook-signature']),
+    }) as { type: string; data: { id: string; status: string } };
+    expect(event).toMatchObject({ type: 'batch.completed', data: { id: batch.id, status: 'completed' } });
   });
 });

@@ -102,7 +102,7 @@ describe('idempotency and cancellation', () => {
   });
 
   it('a held long poll wakes up when the request is cancelled', async () => {
-    await sys.workers[0]?.worker.pause();
+    await sys.api.deps.queue.pause(); // in Redis: no worker fetches (a paused Worker may still hold a fetched job)
     const a = await submit(tenant, chat('cancel while waiting'));
     const started = Date.now();
     const poll = tenant.call(`/v1/requests/${a.id}?wait=20`);
@@ -111,6 +111,6 @@ describe('idempotency and cancellation', () => {
     const body = (await (await poll).json()) as RequestJson;
     expect(body.status).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(5_000);
-    await sys.workers[0]?.worker.resume();
+    await sys.api.deps.queue.resume();
   });
 });

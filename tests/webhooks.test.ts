@@ -243,10 +243,10 @@ describe('signed webhooks', () => {
     await submit(t, chat('this will succeed and is not subscribed'));
     const failed = await submit(t, chat('reject me [sim:status=400]'));
     await waitTerminal(t, failed.id);
-    await sys.workers[0]?.worker.pause();
+    await sys.api.deps.queue.pause(); // in Redis: no worker fetches (a paused Worker may still hold a fetched job)
     const queued = await submit(t, chat('cancel me'));
     expect((await t.call(`/v1/requests/${queued.id}/cancel`, { method: 'POST' })).status).toBe(200);
-    await sys.workers[0]?.worker.resume();
+    await sys.api.deps.queue.resume();
     await waitFor(() => rx.at('/events').length === 2, { timeoutMs: 15_000 });
     const types = rx.at('/events').map((r) => (JSON.parse(r.body) as { type: string }).type);
     expect(types.sort()).toEqual(['request.cancelled', 'request.failed']);

@@ -21,7 +21,7 @@ interface OutputLine {
 }
 
 /** One line of an output or error file, in OpenAI's BatchRequestOutput format. */
-function outputLine(batchId: string, r: RequestRecord): { kind: 'output' | 'error'; line: OutputLine } {
+function outputLine(r: RequestRecord): { kind: 'output' | 'error'; line: OutputLine } {
   const id = `batch_req_${createHash('sha256').update(r.id).digest('hex').slice(0, 24)}`;
   const custom_id = r.customId ?? '';
   if (r.status === 'completed') {
@@ -74,7 +74,7 @@ export async function finalizeBatch(
       for (let i = 0; i < batch.total; i++) {
         const r = await deps.requests.get(lineRequestId(batch.id, i));
         if (!r) continue;
-        const out = outputLine(batch.id, r);
+        const out = outputLine(r);
         if (out.kind !== kind) continue;
         count++;
         yield `${JSON.stringify(out.line)}\n`;

@@ -80,7 +80,7 @@ export function createDeliveryProcessor(deps: {
     const delivery = await webhooks.getDelivery(job.data.deliveryId);
     if (!delivery || delivery.status === 'succeeded') return 'gone';
     const endpoint = await webhooks.get(delivery.endpointId);
-    if (!endpoint || !endpoint.enabled) {
+    if (!endpoint?.enabled) {
       await record(
         delivery,
         { at: Date.now(), status_code: null, latency_ms: 0, error: 'endpoint disabled or deleted' },
