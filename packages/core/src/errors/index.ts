@@ -45,19 +45,3 @@ export class ApiError extends Error {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
 }
-
-/** Terminal error codes stored on a failed request (`error.code` in polling and webhooks). */
-export const REQUEST_ERROR_CODES = {
-  /** Upstream answered a non-retryable 4xx; its own code is kept in `upstream_code`. */
-  upstream_rejected: 'The upstream rejected the request.',
-  /** Retryable failures (429, 5xx, timeouts, connection errors) outlasted every attempt. */
-  upstream_retries_exhausted: 'The upstream kept failing after every retry.',
-  /** The upstream answered 200 with a body that is not a chat completion. */
-  upstream_invalid_response: 'The upstream answered with a malformed body.',
-  /** The job failed outside the processor (stalled too often, removed); found by the reconciler. */
-  worker_lost: 'The request was lost by the worker pool and could not be recovered.',
-  /** The request record was missing its body (expired retention). */
-  request_expired: 'The request expired before it could be processed.',
-} as const;
-
-export type RequestErrorCode = keyof typeof REQUEST_ERROR_CODES;

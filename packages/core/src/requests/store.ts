@@ -333,11 +333,6 @@ export class RequestStore {
     return total / 60;
   }
 
-  /** Non-terminal request ids created before `olderThanMs`, oldest first. */
-  async openRequestsOlderThan(olderThanMs: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.openRequests(), 0, olderThanMs, 'LIMIT', 0, limit);
-  }
-
   /** Drops an id from the open index (its record is gone). */
   async forgetOpen(id: string): Promise<void> {
     await this.redis.zrem(this.keys.openRequests(), id);
