@@ -30,11 +30,23 @@ function banner(lines: string[]) {
 /** Runs a TypeScript entry point with node + the tsx loader, so signals reach the app itself. */
 const node = (entry: string) => [process.execPath, ['--import', 'tsx', entry]] as const;
 
-function run(name: string, command: string, args: readonly string[], extraEnv: Record<string, string> = {}) {
+/**
+ * Starts a child. `detached` puts it in a process group of its own, so that Ctrl-C in the terminal
+ * (SIGINT to the whole foreground group) does not reach it: Redis must outlive the API and the worker,
+ * or their drain would wait on a server that is already gone. We stop such a child ourselves, last.
+ */
+function run(
+  name: string,
+  command: string,
+  args: readonly string[],
+  extraEnv: Record<string, string> = {},
+  detached = false,
+) {
   const proc = spawn(command, args, {
     cwd: root,
     env: { ...env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached,
   });
   const prefix = (chunk: Buffer) =>
     chunk
@@ -54,25 +66,33 @@ function run(name: string, command: string, args: readonly string[], extraEnv: R
   return proc;
 }
 
+/** Sends SIGTERM and waits for the exit, with SIGKILL after `graceMs`. */
+function stop({ name, proc }: { name: string; proc: ChildProcess }, graceMs: number): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  const started = Date.now();
+  proc.kill('SIGTERM');
+  return new Promise((resolve) => {
+    const t = setTimeout(() => {
+      say(`${name} did not stop within ${graceMs} ms; killing it`);
+      proc.kill('SIGKILL');
+    }, graceMs);
+    proc.once('exit', () => {
+      clearTimeout(t);
+      say(`${name} stopped (${Date.now() - started} ms)`);
+      resolve();
+    });
+  });
+}
+
 async function shutdown(code: number) {
   if (stopping) return;
   stopping = true;
   say('stopping...');
-  // Reverse start order: API first (stop accepting), then worker (drain), then simulator and Redis.
-  for (const { proc } of [...children].reverse()) {
-    if (proc.exitCode !== null || proc.signalCode !== null) continue;
-    proc.kill('SIGTERM');
-    await new Promise((resolve) => {
-      const t = setTimeout(() => {
-        proc.kill('SIGKILL');
-        resolve(undefined);
-      }, 35_000);
-      proc.once('exit', () => {
-        clearTimeout(t);
-        resolve(undefined);
-      });
-    });
-  }
+  // The API stops accepting while the worker finishes its in-flight jobs; both need the simulator
+  // and Redis until they are done, so those stop last. Each process bounds its own drain.
+  const apps = children.filter((c) => c.name === 'api' || c.name === 'worker');
+  await Promise.all(apps.map((c) => stop(c, 45_000)));
+  await Promise.all(children.filter((c) => !apps.includes(c)).map((c) => stop(c, 10_000)));
   process.exit(code);
 }
 
@@ -133,20 +153,30 @@ async function ensureRedis(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-'));
   say(`Redis: not running at ${url}; starting a local redis-server (AOF on, data in ${dir})`);
   const redisPort = port || '6379';
-  run('redis', bin, [
-    '--port',
-    redisPort,
-    '--bind',
-    '127.0.0.1',
-    '--dir',
-    dir,
-    '--save',
-    '',
-    '--appendonly',
-    'yes',
-    '--maxmemory-policy',
-    'noeviction',
-  ]);
+  const redis = run(
+    'redis',
+    bin,
+    [
+      '--port',
+      redisPort,
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--maxmemory-policy',
+      'noeviction',
+    ],
+    {},
+    true,
+  );
+  // Detached from our process group, so make sure it does not outlive us if we exit abruptly.
+  process.on('exit', () => {
+    if (redis.exitCode === null && redis.signalCode === null) redis.kill('SIGTERM');
+  });
   const deadline = Date.now() + 10_000;
   while (!(await redisAnswers(url))) {
     if (Date.now() > deadline) throw new Error('redis-server did not start');

@@ -1,5 +1,5 @@
 import { RequestStore, redisKeys } from '@sluice/core';
-import { startProcess, waitFor } from '@sluice/testkit';
+import { startProcess, startRedis, waitFor } from '@sluice/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnApi, spawnWorker } from './support/processes.js';
@@ -131,6 +131,26 @@ describe('process lifecycle: SIGTERM drain, SIGKILL recovery, reconciliation', (
     expect(((await res.json()) as RequestJson).status).toBe('queued');
     expect(Date.now() - started).toBeLessThan(5_000);
     expect((await api.exited).code).toBe(0);
+  });
+
+  it('SIGTERM after Redis went away first (Ctrl-C reaches every process): API and worker still exit promptly', async () => {
+    const redis = await startRedis();
+    try {
+      const env = { ...sys.env, REDIS_URL: redis.url };
+      const [worker, api] = await Promise.all([spawnWorker(env), spawnApi(env)]);
+      await redis.kill();
+      await new Promise((r) => setTimeout(r, 500)); // both notice the lost connection and start retrying
+      const started = Date.now();
+      worker.signal('SIGTERM');
+      api.signal('SIGTERM');
+      const [w, a] = await Promise.all([worker.exited, api.exited]);
+      // Nothing was in flight, so neither waits out its drain budget (30 s / 10 s by default).
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(w.code).toBe(0);
+      expect(a.code).toBe(0);
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('a bad setting stops a process with a message naming the variable', async () => {

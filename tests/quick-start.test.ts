@@ -64,7 +64,9 @@ describe('pnpm start', () => {
         proc.exited,
         new Promise<null>((r) => setTimeout(() => r(null), 50_000)),
       ]);
-      expect(exit?.code).toBe(0);
+      expect(exit?.code, `pnpm start did not stop cleanly; its output:\n${proc.output().slice(-6000)}`).toBe(
+        0,
+      );
     }
     // Everything it started is gone: API, worker, simulator and redis ports are free again.
     for (const port of [apiPort, workerPort, simPort]) {

@@ -25,6 +25,11 @@ async function main() {
     // on, not once: a second signal (e.g. relayed by a supervisor) must not kill a draining process.
     process.on(signal, () => {
       log.info({ signal }, 'shutting down');
+      // Whatever happens below, the process ends: a supervisor must never wait on a stuck drain.
+      setTimeout(() => {
+        log.error('shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, config.SHUTDOWN_TIMEOUT_MS + 15_000).unref();
       if (!api) process.exit(0); // nothing started yet, nothing to drain
       api.close().then(
         () => process.exit(0),

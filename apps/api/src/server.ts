@@ -12,6 +12,7 @@ import {
   type Logger,
   RequestStore,
   redisKeys,
+  settlesWithin,
   TenantStore,
   WebhookStore,
 } from '@sluice/core';
@@ -90,7 +91,7 @@ export async function startApi(
       shuttingDown = true;
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       // Held long polls answer now with the current state instead of holding shutdown up.
-      await waiter.close();
+      await settlesWithin(waiter.close(), 2_000);
       const timedOut = await Promise.race([
         drained.then(() => false),
         new Promise<boolean>((r) => setTimeout(() => r(true), config.SHUTDOWN_TIMEOUT_MS).unref()),
@@ -99,8 +100,10 @@ export async function startApi(
         log.warn('shutdown timeout: closing remaining connections');
         if ('closeAllConnections' in server) server.closeAllConnections();
       }
-      await Promise.all([queue.close(), webhookQueue.close(), batchQueue.close(), storage.close()]).catch(
-        () => undefined,
+      // With Redis gone, a queue close can wait forever for a reconnect: bounded.
+      await settlesWithin(
+        Promise.all([queue.close(), webhookQueue.close(), batchQueue.close(), storage.close()]),
+        2_000,
       );
       await Promise.all([closeRedis(redis), closeRedis(subscriber), closeRedis(queueConnection)]);
       log.info('api stopped');

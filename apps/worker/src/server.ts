@@ -16,6 +16,7 @@ import {
   queueWebhookDispatch,
   RequestStore,
   redisKeys,
+  settlesWithin,
   TenantStore,
   WebhookStore,
 } from '@sluice/core';
@@ -29,6 +30,7 @@ import { BatchSweeper } from './batches/sweeper.js';
 import { noCache } from './cache.js';
 import type { WorkerConfig } from './config.js';
 import { ConcurrencyGovernor } from './governor.js';
+import { InFlight } from './inflight.js';
 import { createWorkerMetrics } from './metrics.js';
 import { createOpsApp } from './ops-server.js';
 import { createCompletionProcessor } from './processor.js';
@@ -90,26 +92,30 @@ export async function startWorker(
   const governor = new ConcurrencyGovernor(queue, log, config.RATELIMIT_INITIAL_CONCURRENCY);
   await governor.start();
 
+  // Jobs in hand across all three pools; shutdown waits on these, see InFlight.
+  const inFlight = new InFlight();
   const worker = new Worker<CompletionJobData, string>(
     QUEUES.completions,
-    createCompletionProcessor({
-      requests,
-      router,
-      controller,
-      cache: noCache,
-      metrics,
-      log,
-      onTarget: (scope, target) => governor.update(scope, target),
-      onFinished,
-      options: {
-        maxAttempts: config.MAX_ATTEMPTS,
-        defaultMaxOutputTokens: config.DEFAULT_MAX_OUTPUT_TOKENS,
-        inlineWaitMaxMs: config.INLINE_WAIT_MAX_MS,
-        maxRateLimitRetries: config.MAX_RATE_LIMIT_RETRIES,
-        upstreamMaxWaitMs: config.UPSTREAM_MAX_WAIT_MS,
-        recordGraceMs: 30_000,
-      },
-    }),
+    inFlight.track(
+      createCompletionProcessor({
+        requests,
+        router,
+        controller,
+        cache: noCache,
+        metrics,
+        log,
+        onTarget: (scope, target) => governor.update(scope, target),
+        onFinished,
+        options: {
+          maxAttempts: config.MAX_ATTEMPTS,
+          defaultMaxOutputTokens: config.DEFAULT_MAX_OUTPUT_TOKENS,
+          inlineWaitMaxMs: config.INLINE_WAIT_MAX_MS,
+          maxRateLimitRetries: config.MAX_RATE_LIMIT_RETRIES,
+          upstreamMaxWaitMs: config.UPSTREAM_MAX_WAIT_MS,
+          recordGraceMs: 30_000,
+        },
+      }),
+    ),
     {
       connection: workerConnection,
       prefix: keys.bullPrefix,
@@ -171,6 +177,7 @@ export async function startWorker(
     webhooks,
     batches,
     log,
+    inFlight,
   });
   const batchConnection = createRedis(config.REDIS_URL, 'worker');
   batchConnection.on('error', (err) =>
@@ -178,17 +185,19 @@ export async function startWorker(
   );
   const batchWorker = new Worker<BatchJobData, string>(
     QUEUES.batches,
-    createBatchProcessor({
-      batches,
-      files: new FileStore(redis, keys),
-      storage,
-      requests,
-      tenants: new TenantStore(redis, keys),
-      completions: queue,
-      webhookQueue,
-      log,
-      maxAttempts: config.MAX_ATTEMPTS,
-    }),
+    inFlight.track(
+      createBatchProcessor({
+        batches,
+        files: new FileStore(redis, keys),
+        storage,
+        requests,
+        tenants: new TenantStore(redis, keys),
+        completions: queue,
+        webhookQueue,
+        log,
+        maxAttempts: config.MAX_ATTEMPTS,
+      }),
+    ),
     {
       connection: batchConnection,
       prefix: keys.bullPrefix,
@@ -254,35 +263,29 @@ export async function startWorker(
 
   const close = () => {
     closing ??= (async () => {
-      await Promise.all([reconciler.stop(), aging.stop(), outbox.stop(), batchSweeper.stop()]);
-      // A batch step interrupted here runs again on another worker (every step is resumable).
-      await Promise.race([
-        batchWorker.close(),
-        new Promise((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_MS).unref()),
-      ]);
-      await batchWorker.close(true).catch(() => undefined);
-      const finished = worker.close().then(() => true);
-      const inTime = await Promise.race([
-        finished,
-        new Promise<false>((r) => setTimeout(() => r(false), config.SHUTDOWN_TIMEOUT_MS).unref()),
-      ]);
-      if (!inTime) {
-        // Abort the calls still running; the processor hands each job back without spending an attempt.
-        log.warn('shutdown timeout: aborting in-flight jobs');
-        worker.cancelAllJobs('shutdown');
-        await Promise.race([finished, new Promise((r) => setTimeout(r, 5_000).unref())]);
-        await worker.close(true).catch(() => undefined);
-      }
-      // Deliveries in flight finish (bounded by WEBHOOK_TIMEOUT_MS); unfinished ones are retried later.
-      await Promise.race([
-        webhookWorker.close(),
-        new Promise((r) => setTimeout(r, config.WEBHOOK_TIMEOUT_MS).unref()),
-      ]);
-      await webhookWorker.close(true).catch(() => undefined);
-      await Promise.all([queue.close(), webhookQueue.close(), batchQueue.close(), storage.close()]).catch(
-        () => undefined,
+      // Stop the timers. A sweep blocked on an unreachable Redis is abandoned, not waited for.
+      await settlesWithin(
+        Promise.all([reconciler.stop(), aging.stop(), outbox.stop(), batchSweeper.stop()]),
+        2_000,
       );
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Every pool stops taking work at once and finishes what it holds, within one budget. A batch
+      // step cut short runs again elsewhere (each step is resumable); an unfinished delivery is retried.
+      const pools = [worker, batchWorker, webhookWorker];
+      const closed = Promise.all(pools.map((pool) => pool.close()));
+      const drained = inFlight.idle().then(() => settlesWithin(closed, 2_000));
+      if (!(await settlesWithin(drained, config.SHUTDOWN_TIMEOUT_MS))) {
+        // Abort the calls still running; the processor hands each job back without spending an attempt.
+        log.warn({ inFlight: inFlight.count }, 'shutdown timeout: aborting in-flight jobs');
+        for (const pool of pools) pool.cancelAllJobs('shutdown');
+        await settlesWithin(inFlight.idle(), 5_000);
+      }
+      // With Redis gone, a close can wait forever for a reconnect: everything below is bounded.
+      await settlesWithin(Promise.all(pools.map((pool) => pool.close(true))), 2_000);
+      await settlesWithin(
+        Promise.all([queue.close(), webhookQueue.close(), batchQueue.close(), storage.close()]),
+        2_000,
+      );
+      await settlesWithin(new Promise<void>((resolve) => server.close(() => resolve())), 2_000);
       await Promise.all([
         closeRedis(redis),
         closeRedis(workerConnection),

@@ -7,9 +7,10 @@ import {
   type WebhookJobData,
   type WebhookStore,
 } from '@sluice/core';
-import { type Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerConfig } from '../config.js';
+import type { InFlight } from '../inflight.js';
 import { createDeliveryProcessor, webhookBackoffMs } from './deliver.js';
 import { dispatchBatchEvent, dispatchRequestEvent } from './dispatch.js';
 
@@ -29,6 +30,7 @@ export function startWebhookWorker(deps: {
   webhooks: WebhookStore;
   batches: BatchStore;
   log: Logger;
+  inFlight: InFlight;
 }): Worker<WebhookJobData, string> {
   const { config, keys, log } = deps;
   const schedule = config.WEBHOOK_RETRY_SCHEDULE_MS;
@@ -44,7 +46,7 @@ export function startWebhookWorker(deps: {
   });
   const worker = new Worker<WebhookJobData, string>(
     QUEUES.webhooks,
-    async (job) => {
+    deps.inFlight.track(async (job: Job<WebhookJobData, string>) => {
       if (job.data.kind === 'dispatch') {
         const queued = await dispatchRequestEvent({ ...deps, schedule }, job.data.requestId);
         return `dispatched ${queued}`;
@@ -55,7 +57,7 @@ export function startWebhookWorker(deps: {
       }
       if (job.data.kind === 'deliver') return deliver(job);
       throw new UnrecoverableError('unknown webhook job');
-    },
+    }),
     {
       connection: deps.connection,
       prefix: keys.bullPrefix,

@@ -22,6 +22,30 @@ export function createRedis(
   return new Redis(url, base);
 }
 
+/**
+ * Waits for `work` at most `ms` milliseconds; true when it settled (resolved or rejected) in time.
+ * Shutdown paths use it so that a Redis that went away first (Ctrl-C reaches every process of a
+ * terminal at once) can never hold a process up: a close that would wait for a reconnect is abandoned.
+ */
+export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Quits a connection, falling back to disconnect when Redis is unreachable. Safe to call twice. */
 export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === 'end') return;
