@@ -25,52 +25,70 @@ export async function enqueueBatchLines(
   tenant: Tenant,
   stream: Readable,
 ): Promise<number> {
+  type Line = { id: string; customId: string; line: number; body: Record<string, unknown> };
   let index = 0;
-  let chunk: { id: string; customId: string; line: number; body: Record<string, unknown> }[] = [];
+  let chunk: Line[] = [];
   let stopped = false;
-  const flush = async () => {
-    if (chunk.length === 0) return;
+  const write = async (lines: Line[]) => {
     // A batch cancelled or expired meanwhile gets no more lines.
-    if ((await deps.batches.status(batch.id)) !== 'in_progress') {
+    if (stopped || (await deps.batches.status(batch.id)) !== 'in_progress') {
       stopped = true;
-      chunk = [];
       return;
     }
-    const now = Date.now();
-    await Promise.all(
-      chunk.map((l) =>
-        deps.requests.create({
-          id: l.id,
-          tenantId: tenant.id,
-          tier: tenant.tier,
-          model: String(l.body.model ?? ''),
-          priority: 'low',
-          createdAt: now,
-          metadata: {},
-          body: l.body,
-          endpoint: batch.endpoint,
-          batch: { batchId: batch.id, customId: l.customId, line: l.line },
-        }),
-      ),
-    );
+    await deps.requests.createBatchLines({
+      tenantId: tenant.id,
+      tier: tenant.tier,
+      createdAt: Date.now(),
+      endpoint: batch.endpoint,
+      batchId: batch.id,
+      lines: lines.map((l) => ({ ...l, model: String(l.body.model ?? '') })),
+    });
     await deps.queue.addBulk(
-      chunk.map((l) => ({
+      lines.map((l) => ({
         name: 'completion',
         data: { requestId: l.id, tenantId: tenant.id },
         opts: completionJobOptions(l.id, batchLinePriority(), { maxAttempts: deps.maxAttempts }),
       })),
     );
-    await deps.batches.setFields(batch.id, { enqueued: String(index) });
-    chunk = [];
   };
-  for await (const { line, text } of jsonlLines(stream)) {
-    const current = index++;
-    if (current < batch.enqueued) continue;
-    const parsed = JSON.parse(text) as { custom_id: string; body: Record<string, unknown> };
-    chunk.push({ id: lineRequestId(batch.id, current), customId: parsed.custom_id, line, body: parsed.body });
-    if (chunk.length >= ENQUEUE_CHUNK) await flush();
-    if (stopped) break;
+  // Two chunks in flight: Redis works on one while this process parses the next. The progress
+  // marker only ever advances past chunks that are fully written, in file order.
+  let previous: Promise<void> = Promise.resolve();
+  let beforePrevious: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    const lines = chunk;
+    const upTo = index;
+    chunk = [];
+    await beforePrevious;
+    const written = write(lines);
+    const prior = previous;
+    const done = (async () => {
+      await Promise.all([prior, written]);
+      if (!stopped) await deps.batches.setFields(batch.id, { enqueued: String(upTo) });
+    })();
+    done.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    beforePrevious = previous;
+    previous = done;
+  };
+  try {
+    for await (const { line, text } of jsonlLines(stream)) {
+      const current = index++;
+      if (current < batch.enqueued) continue;
+      const parsed = JSON.parse(text) as { custom_id: string; body: Record<string, unknown> };
+      chunk.push({
+        id: lineRequestId(batch.id, current),
+        customId: parsed.custom_id,
+        line,
+        body: parsed.body,
+      });
+      if (chunk.length >= ENQUEUE_CHUNK) await flush();
+      if (stopped) break;
+    }
+    await flush();
+  } finally {
+    await Promise.allSettled([beforePrevious, previous]);
   }
-  await flush();
+  await previous;
   return index;
 }

@@ -30,6 +30,32 @@ return nil
 `;
 
 /**
+ * Create the records of many batch lines in one call (no idempotency keys; a line's id is its key).
+ * KEYS[1] open-requests zset, KEYS[2..] request hashes, one per line
+ * ARGV[1] created_at ms, ARGV[2] record ttl s, ARGV[3] number of shared field/value pairs S,
+ * ARGV[4 .. 3+2S] the shared pairs, then five values per line: id, model, custom_id, line, body.
+ * Existing records are left alone (a chunk re-added after a crash). Returns how many were created.
+ */
+export const CREATE_BATCH_LINES = `
+local shared = {}
+local s = tonumber(ARGV[3])
+for i = 4, 3 + 2 * s do shared[#shared + 1] = ARGV[i] end
+local created = 0
+local base = 4 + 2 * s
+for k = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[k]) == 0 then
+    local j = base + (k - 2) * 5
+    redis.call('HSET', KEYS[k], 'id', ARGV[j], 'model', ARGV[j + 1], 'custom_id', ARGV[j + 2],
+      'line', ARGV[j + 3], 'body', ARGV[j + 4], unpack(shared))
+    redis.call('EXPIRE', KEYS[k], tonumber(ARGV[2]))
+    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]), ARGV[j])
+    created = created + 1
+  end
+end
+return created
+`;
+
+/**
  * Move a request to in_progress for an attempt.
  * KEYS[1] request hash; ARGV[1] now ms, ARGV[2] attempt number
  * Returns 'ok', 'missing', or the terminal status it already has.

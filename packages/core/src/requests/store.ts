@@ -11,7 +11,7 @@ import type {
 } from '../contract/index.js';
 import type { RedisKeys } from '../keys/index.js';
 import { evalScript } from '../redis/index.js';
-import { CREATE_REQUEST, FINISH, REQUEUE, START_ATTEMPT } from './scripts.js';
+import { CREATE_BATCH_LINES, CREATE_REQUEST, FINISH, REQUEUE, START_ATTEMPT } from './scripts.js';
 
 /** Retention settings of request records. */
 export interface RequestStoreOptions {
@@ -80,6 +80,16 @@ const num = (s: string | undefined): number | null => (s ? Number(s) : null);
 
 /** sha256 hex of a string, used for idempotency keys and request bodies. */
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** A chunk of batch lines to store as request records (see RequestStore.createBatchLines). */
+export interface NewBatchLines {
+  tenantId: string;
+  tier: Tier;
+  createdAt: number;
+  endpoint: string;
+  batchId: string;
+  lines: { id: string; model: string; customId: string; line: number; body: Record<string, unknown> }[];
+}
 
 /**
  * Request records in Redis: one hash per request (`<prefix>:req:<id>`), changed only through the Lua
@@ -174,6 +184,47 @@ export class RequestStore {
         line: input.batch?.line ?? null,
       },
     };
+  }
+
+  /**
+   * Creates the records of a chunk of batch lines in one round trip: the same fields as `create`
+   * would write for each, without idempotency keys. Existing records are kept (safe to repeat after a
+   * crash). Returns how many were new.
+   */
+  async createBatchLines(input: NewBatchLines): Promise<number> {
+    if (input.lines.length === 0) return 0;
+    const shared = [
+      'tenant_id',
+      input.tenantId,
+      'tier',
+      input.tier,
+      'status',
+      'queued',
+      'priority',
+      'low',
+      'created_at',
+      String(input.createdAt),
+      'attempts',
+      '0',
+      'metadata',
+      '{}',
+      'endpoint',
+      input.endpoint,
+      'batch_id',
+      input.batchId,
+    ];
+    const args: string[] = [
+      String(input.createdAt),
+      String(this.options.openTtlSeconds),
+      String(shared.length / 2),
+    ];
+    args.push(...shared);
+    const keys: string[] = [this.keys.openRequests()];
+    for (const l of input.lines) {
+      keys.push(this.keys.request(l.id));
+      args.push(l.id, l.model, l.customId, String(l.line), JSON.stringify(l.body));
+    }
+    return (await evalScript(this.redis, CREATE_BATCH_LINES, keys.length, ...keys, ...args)) as number;
   }
 
   async get(id: string): Promise<RequestRecord | null> {
