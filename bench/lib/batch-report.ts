@@ -438,7 +438,7 @@ One run starts its own processes and throws them away afterwards: a fresh \`redi
 - **Upload and batch.** The official \`openai\` SDK: \`files.create({ file: toFile(stream), purpose:
   'batch' })\` (timed), then \`batches.create\`. A poll every ${st.pollMs} ms reads \`batches.retrieve\`
   (status, \`request_counts\`) and the Redis hash \`<SLUICE_PREFIX>:batch:<id>\` (field \`enqueued\`: the
-  Batch object has no such counter; the worker updates it after every 500-line chunk). Times are taken by
+  Batch object has no such counter; the worker updates it after every 1,000-line chunk). Times are taken by
   the client with \`performance.now()\`, so they include up to one poll interval; the server's
   millisecond stamps (\`created_at\`, \`in_progress_at\` in the hash) are shown next to them.
 - **Enqueued per second**: lines ÷ (server \`in_progress_at\` → the poll that saw \`enqueued\` = total).
