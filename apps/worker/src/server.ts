@@ -194,6 +194,7 @@ export async function startWorker(
         tenants: new TenantStore(redis, keys),
         completions: queue,
         webhookQueue,
+        batchQueue,
         log,
         maxAttempts: config.MAX_ATTEMPTS,
       }),

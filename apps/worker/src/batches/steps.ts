@@ -4,6 +4,7 @@ import {
   type CompletionJobData,
   type FileStore,
   type Logger,
+  queueBatchDispatch,
   type RequestStore,
   type TenantStore,
   toBatchObject,
@@ -24,25 +25,36 @@ export interface BatchStepDeps {
   tenants: TenantStore;
   completions: Queue<CompletionJobData>;
   webhookQueue: Queue<WebhookJobData>;
+  /** The batches queue itself: cancel and expire wait for the batch's start step to stop. */
+  batchQueue: Queue<BatchJobData>;
   log: Logger;
   maxAttempts: number;
 }
+
+/** How long cancel or expire waits for an enqueue in progress to notice and stop (it checks per chunk). */
+const ENQUEUE_STOP_WAIT_MS = 30_000;
 
 /** One step of a batch's life; every step can run again after a crash without doing anything twice. */
 export function createBatchProcessor(deps: BatchStepDeps) {
   const { batches, requests, completions, log } = deps;
 
-  const batchEvent = async (batchId: string) => {
-    await deps.webhookQueue.add(
-      'dispatch-batch',
-      { kind: 'dispatch-batch', batchId },
-      {
-        jobId: `dispatch-batch_${batchId}`,
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 1_000 },
-        removeOnComplete: true,
-      },
-    );
+  // The terminal transition already put the batch in the webhook outbox; this queues it now.
+  const batchEvent = (batchId: string) => queueBatchDispatch(deps.webhookQueue, batchId);
+
+  /**
+   * Waits until the batch's start step (validate + enqueue) is no longer running. It checks the
+   * status before every chunk, so it stops within a chunk or two of a cancel or expiry; waiting for it
+   * means the lines it was writing at that moment are counted in `enqueued` and get cancelled (or
+   * expired) with the rest, instead of running after the batch was cancelled.
+   */
+  const untilEnqueueStops = async (batchId: string) => {
+    const deadline = Date.now() + ENQUEUE_STOP_WAIT_MS;
+    while (Date.now() < deadline) {
+      const start = await deps.batchQueue.getJob(`start-${batchId}`);
+      if (!start || !(await start.isActive())) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    log.warn({ batchId }, 'enqueue still running after cancel or expiry; going on without it');
   };
 
   /** Each enqueued line's request id, in order. */
@@ -100,8 +112,10 @@ export function createBatchProcessor(deps: BatchStepDeps) {
         return 'enqueued';
       }
       case 'cancel': {
+        await untilEnqueueStops(batch.id);
+        const current = (await batches.get(batch.id)) ?? batch;
         let cancelled = 0;
-        for (const id of lineIds(batch.id, batch.enqueued)) {
+        for (const id of lineIds(batch.id, current.enqueued)) {
           if ((await requests.cancel(id)) === 'ok') {
             cancelled++;
             await completions.remove(id).catch(() => undefined);
@@ -117,7 +131,9 @@ export function createBatchProcessor(deps: BatchStepDeps) {
         ) {
           return batch.status;
         }
-        for (const id of lineIds(batch.id, batch.enqueued)) {
+        await untilEnqueueStops(batch.id);
+        const current = (await batches.get(batch.id)) ?? batch;
+        for (const id of lineIds(batch.id, current.enqueued)) {
           const done = await requests.fail(id, {
             code: 'batch_expired',
             message: 'The batch expired before this request ran.',

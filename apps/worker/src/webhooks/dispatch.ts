@@ -98,7 +98,10 @@ export async function dispatchBatchEvent(
 ): Promise<number> {
   const batch = await deps.batches.get(batchId);
   const event = batch ? EVENT_OF_BATCH_STATUS[batch.status] : undefined;
-  if (!batch || !event) return 0;
+  if (!batch || !event) {
+    await deps.redis.zrem(deps.keys.webhookOutbox(), batchId);
+    return 0;
+  }
   const targets = (await deps.webhooks.list(batch.tenantId)).filter(
     (e) => e.enabled && e.events.includes(event),
   );
@@ -125,5 +128,7 @@ export async function dispatchBatchEvent(
     );
     queued++;
   }
+  // Every delivery exists and is queued: the outbox entry has done its job.
+  await deps.redis.zrem(deps.keys.webhookOutbox(), batchId);
   return queued;
 }

@@ -1,4 +1,10 @@
-import { type Logger, queueWebhookDispatch, type RedisKeys, type WebhookJobData } from '@sluice/core';
+import {
+  type Logger,
+  queueBatchDispatch,
+  queueWebhookDispatch,
+  type RedisKeys,
+  type WebhookJobData,
+} from '@sluice/core';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
@@ -7,7 +13,7 @@ const MIN_AGE_MS = 5_000;
 const PAGE = 500;
 
 /**
- * The transactional outbox behind "nothing is lost": a request's terminal transition adds it to the
+ * The transactional outbox behind "nothing is lost": a request's or a batch's terminal transition adds it to the
  * outbox in the same Lua step, and the finishing path queues its dispatch right after. If that second
  * step never happened (a crash in between, Redis gone for a moment), this sweep queues it. Dispatch
  * removes the entry; its job id makes a double queueing harmless.
@@ -48,7 +54,11 @@ export class OutboxSweeper {
     const lease = await redis.set(keys.outboxLease(), String(process.pid), 'PX', this.deps.intervalMs, 'NX');
     if (lease !== 'OK') return 0;
     const ids = await redis.zrangebyscore(keys.webhookOutbox(), 0, now - MIN_AGE_MS, 'LIMIT', 0, PAGE);
-    for (const id of ids) await queueWebhookDispatch(queue, id);
+    // Requests and batches share the outbox; a batch's id says which it is.
+    for (const id of ids) {
+      if (id.startsWith('batch_')) await queueBatchDispatch(queue, id);
+      else await queueWebhookDispatch(queue, id);
+    }
     return ids.length;
   }
 }

@@ -42,8 +42,10 @@ export interface BatchRecord {
 
 /**
  * Moves a batch from one of the allowed statuses to `to`, stamping `<to>_at`, atomically.
- * KEYS[1] batch hash, KEYS[2] active-batches set; ARGV[1] to, ARGV[2] now ms, ARGV[3] allowed
- * statuses (comma-separated), ARGV[4] 1 if `to` is terminal, ARGV[5..] extra field/value pairs.
+ * KEYS[1] batch hash, KEYS[2] active-batches set, KEYS[3] webhook outbox zset; ARGV[1] to, ARGV[2]
+ * now ms, ARGV[3] allowed statuses (comma-separated), ARGV[4] 1 if `to` is terminal, ARGV[5..] extra
+ * field/value pairs. A terminal move also puts the batch in the webhook outbox, in the same step, so
+ * its event (batch.completed, …) survives a crash between this and queueing the dispatch.
  * Returns the status before, or nil if the move was not allowed.
  */
 const TRANSITION = `
@@ -55,7 +57,11 @@ if not allowed then return nil end
 local fields = {'status', ARGV[1], ARGV[1] .. '_at', ARGV[2]}
 for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
-if ARGV[4] == '1' then redis.call('SREM', KEYS[2], redis.call('HGET', KEYS[1], 'id')) end
+if ARGV[4] == '1' then
+  local id = redis.call('HGET', KEYS[1], 'id')
+  redis.call('SREM', KEYS[2], id)
+  redis.call('ZADD', KEYS[3], tonumber(ARGV[2]), id)
+end
 return current
 `;
 
@@ -170,9 +176,10 @@ export class BatchStore {
     const result = await evalScript(
       this.redis,
       TRANSITION,
-      2,
+      3,
       this.keys.batch(id),
       this.keys.activeBatches(),
+      this.keys.webhookOutbox(),
       to,
       String(now),
       from.join(','),

@@ -68,6 +68,24 @@ export async function queueWebhookDispatch(queue: Queue<WebhookJobData>, request
   );
 }
 
+/**
+ * Queues the webhook event of a batch that just ended (batch.completed, …). Like a request's, the
+ * batch is in the webhook outbox from its terminal transition on; this is the fast path.
+ */
+export async function queueBatchDispatch(queue: Queue<WebhookJobData>, batchId: string): Promise<void> {
+  await queue.add(
+    'dispatch-batch',
+    { kind: 'dispatch-batch', batchId },
+    {
+      jobId: `dispatch-batch_${batchId}`,
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 86_400 },
+    },
+  );
+}
+
 /** Jobs of the batches queue: validate and enqueue, cancel, expire, promote, write results. */
 export type BatchJobData =
   | { kind: 'start'; batchId: string }
