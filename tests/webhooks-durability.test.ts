@@ -49,15 +49,16 @@ describe('webhook delivery rules', () => {
     expect((await deliveries(t, ep.id))[0]?.attempt_log.map((a) => a.status_code)).toEqual([302, 302, 302]);
   });
 
-  it('honours Retry-After on a 503 over the shorter schedule', async () => {
+  it.each([429, 503])('honours Retry-After on a %i over the shorter schedule', async (status) => {
     const t = await sys.createTenant('pro');
-    await register(t, '/busy');
-    rx.on('/busy', (n, res) =>
-      n === 0 ? res.writeHead(503, { 'Retry-After': '2' }).end() : res.writeHead(200).end(),
+    const path = `/busy-${status}`;
+    await register(t, path);
+    rx.on(path, (n, res) =>
+      n === 0 ? res.writeHead(status, { 'Retry-After': '2' }).end() : res.writeHead(200).end(),
     );
     await submit(t, chat('come back later'));
-    await waitFor(() => rx.at('/busy').length === 2, { timeoutMs: 15_000 });
-    const [first, second] = rx.at('/busy');
+    await waitFor(() => rx.at(path).length === 2, { timeoutMs: 15_000 });
+    const [first, second] = rx.at(path);
     expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(1_900);
   });
 });

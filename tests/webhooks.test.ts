@@ -29,7 +29,10 @@ interface DeliveryJson {
   attempts: number;
   status_code: number | null;
   error: string | null;
-  attempt_log: { status_code: number | null; error: string | null }[];
+  latency_ms: number | null;
+  last_attempt_at: number | null;
+  next_retry_at: number | null;
+  attempt_log: { status_code: number | null; error: string | null; latency_ms: number }[];
 }
 
 const json = async <T>(res: Response, status = 200): Promise<T> => {
@@ -62,7 +65,8 @@ describe('signed webhooks', () => {
       apiEnv: env,
       workerEnv: {
         ...env,
-        WEBHOOK_RETRY_SCHEDULE_MS: '0,300,600',
+        // A 3 s first gap leaves time to see a pending delivery's next_retry_at (whole seconds) ahead.
+        WEBHOOK_RETRY_SCHEDULE_MS: '0,3000,3300',
         WEBHOOK_TIMEOUT_MS: '500',
         OUTBOX_SWEEP_INTERVAL_MS: '500',
       },
@@ -127,31 +131,93 @@ describe('signed webhooks', () => {
     await expect(openai.webhooks.verifySignature(tampered, headers, ep.secret)).rejects.toThrow();
   });
 
-  it('retries a failed delivery with the same webhook-id and a fresh valid signature', async () => {
+  it('retries a failed delivery with the same webhook-id and a fresh valid signature; the log shows latency and the next retry', async () => {
     const t = await sys.createTenant('pro');
     const ep = await register(t, '/flaky');
-    rx.on('/flaky', (n, res) => res.writeHead(n === 0 ? 500 : 200).end());
+    // The failed attempt takes at least 150 ms, so its latency_ms is measured, not a placeholder.
+    rx.on('/flaky', (n, res) => {
+      if (n === 0) setTimeout(() => res.writeHead(500).end(), 150);
+      else res.writeHead(200).end();
+    });
+    const deliveryLog = async () =>
+      (await json<{ data: DeliveryJson[] }>(await t.call(`/v1/webhooks/${ep.id}/deliveries`))).data;
     await submit(t, chat('flaky receiver'));
+
+    let pending: DeliveryJson | undefined;
+    let askedAt = 0;
+    await waitFor(
+      async () => {
+        askedAt = Date.now();
+        pending = (await deliveryLog())[0];
+        return pending?.attempts === 1;
+      },
+      { timeoutMs: 15_000, message: 'the failed attempt in the log' },
+    );
+    expect(pending).toMatchObject({ status: 'pending', status_code: 500, error: 'receiver answered 500' });
+    expect(pending?.latency_ms).toBeGreaterThanOrEqual(140);
+    expect(pending?.latency_ms).toBeLessThan(3_000);
+    expect(pending?.attempt_log[0]?.latency_ms).toBe(pending?.latency_ms);
+    // next_retry_at is in whole seconds: ahead of when we asked, and about 3 s after the attempt.
+    const next = pending?.next_retry_at ?? 0;
+    expect(next * 1000).toBeGreaterThan(askedAt);
+    expect(next - (pending?.last_attempt_at ?? 0)).toBeGreaterThanOrEqual(2);
+    expect(next - (pending?.last_attempt_at ?? 0)).toBeLessThanOrEqual(5);
+
     await waitFor(() => rx.at('/flaky').length === 2, { timeoutMs: 15_000, message: 'no retry' });
     const [first, second] = rx.at('/flaky');
     if (!first || !second) throw new Error('unreachable');
     expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
-    expect(second.at - first.at).toBeGreaterThanOrEqual(250);
+    expect(second.at - first.at).toBeGreaterThanOrEqual(2_500);
     for (const r of [first, second])
       expect(new Webhook(ep.secret as string).verify(r.body, headersOf(r.headers))).toBeTruthy();
 
-    await waitFor(async () => {
-      const log = await json<{ data: DeliveryJson[] }>(await t.call(`/v1/webhooks/${ep.id}/deliveries`));
-      return log.data[0]?.status === 'succeeded';
-    });
-    const log = await json<{ data: DeliveryJson[] }>(await t.call(`/v1/webhooks/${ep.id}/deliveries`));
-    expect(log.data[0]).toMatchObject({
+    await waitFor(async () => (await deliveryLog())[0]?.status === 'succeeded');
+    const [done] = await deliveryLog();
+    expect(done).toMatchObject({
       event: 'request.completed',
       status: 'succeeded',
       attempts: 2,
       status_code: 200,
+      error: null,
+      next_retry_at: null,
     });
-    expect(log.data[0]?.attempt_log.map((a) => a.status_code)).toEqual([200, 500]);
+    expect(done?.latency_ms).toEqual(expect.any(Number));
+    expect(done?.latency_ms).toBeGreaterThanOrEqual(0);
+    expect(done?.attempt_log.map((a) => a.status_code)).toEqual([200, 500]);
+    expect(done?.attempt_log[1]?.latency_ms).toBe(pending?.latency_ms);
+  });
+
+  it('PATCH url moves an endpoint to an allowed URL; a refused URL is a clear 400 and changes nothing', async () => {
+    const t = await sys.createTenant('pro');
+    const ep = await register(t, '/patch-old');
+    const moved = await json<EndpointJson>(
+      await t.call(`/v1/webhooks/${ep.id}`, { method: 'PATCH', json: { url: rx.url('/patch-new') } }),
+    );
+    expect(moved.url).toBe(rx.url('/patch-new'));
+    // Private targets are allowed in this system; metadata, unspecified and non-http ones never are.
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data',
+      'http://[fd00:ec2::254]/hook',
+      'http://0.0.0.0/hook',
+      'ftp://example.com/hook',
+      'not a url',
+    ]) {
+      // enabled: false rides along: a refused PATCH must apply none of its fields.
+      const res = await t.call(`/v1/webhooks/${ep.id}`, { method: 'PATCH', json: { url, enabled: false } });
+      const text = await res.text();
+      expect(res.status, `${url}: ${text}`).toBe(400);
+      const { error } = JSON.parse(text) as {
+        error: { message: string; type: string; param: string | null; code: string };
+      };
+      expect(error).toMatchObject({ type: 'invalid_request_error', param: 'url', code: 'invalid_request' });
+      expect(error.message.length).toBeGreaterThan(15);
+    }
+    const after = await json<EndpointJson>(await t.call(`/v1/webhooks/${ep.id}`));
+    expect(after).toMatchObject({ url: rx.url('/patch-new'), enabled: true });
+    // Deliveries follow the move.
+    await submit(t, chat('after the move'));
+    await waitFor(() => rx.at('/patch-new').length === 1, { timeoutMs: 15_000 });
+    expect(rx.at('/patch-old')).toHaveLength(0);
   });
 
   it('a 410 disables the endpoint, visibly', async () => {
@@ -336,6 +402,36 @@ describe('SSRF guard at registration', () => {
     const body = (await res.json()) as { error: { code: string; param: string; message: string } };
     expect(body.error.param).toBe('url');
     expect(body.error.message.length).toBeGreaterThan(15);
+  });
+
+  it('refuses a PATCH to a private URL with a clear 400 and leaves the endpoint unchanged', async () => {
+    const created = await tenant.call('/v1/webhooks', {
+      method: 'POST',
+      json: { url: 'https://93.184.216.34/patch-me' },
+    });
+    expect(created.status).toBe(201);
+    const ep = (await created.json()) as { id: string; url: string };
+    for (const url of ['http://127.0.0.1/hook', 'http://10.0.0.5/hook', 'http://[::ffff:127.0.0.1]/hook']) {
+      const res = await tenant.call(`/v1/webhooks/${ep.id}`, { method: 'PATCH', json: { url } });
+      expect(res.status, url).toBe(400);
+      const body = (await res.json()) as {
+        error: { type: string; code: string; param: string; message: string };
+      };
+      expect(body.error).toMatchObject({
+        type: 'invalid_request_error',
+        code: 'invalid_request',
+        param: 'url',
+      });
+      expect(body.error.message.length).toBeGreaterThan(15);
+    }
+    const after = (await (await tenant.call(`/v1/webhooks/${ep.id}`)).json()) as { url: string };
+    expect(after.url).toBe(ep.url);
+    const moved = await tenant.call(`/v1/webhooks/${ep.id}`, {
+      method: 'PATCH',
+      json: { url: 'https://93.184.216.34/moved' },
+    });
+    expect(moved.status).toBe(200);
+    expect(((await moved.json()) as { url: string }).url).toBe('https://93.184.216.34/moved');
   });
 
   it('accepts a public address', async () => {

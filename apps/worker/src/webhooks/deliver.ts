@@ -55,8 +55,8 @@ export function webhookBackoffMs(
   return Math.max(jittered, asked);
 }
 
-/** Retry-After as seconds or an HTTP date, in ms. */
-function retryAfterMs(value: string | string[] | undefined): number | null {
+/** Retry-After as seconds or an HTTP date, in ms; null when absent or unreadable. */
+export function parseRetryAfterMs(value: string | string[] | undefined): number | null {
   const v = Array.isArray(value) ? value[0] : value;
   if (!v) return null;
   if (/^\d+$/.test(v.trim())) return Number(v) * 1000;
@@ -130,7 +130,7 @@ export function createDeliveryProcessor(deps: {
       throw new UnrecoverableError('endpoint disabled');
     }
     const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    const asked = code === 429 || code === 503 ? retryAfterMs(result.headers['retry-after']) : null;
+    const asked = code === 429 || code === 503 ? parseRetryAfterMs(result.headers['retry-after']) : null;
     const nextDelay = last
       ? null
       : webhookBackoffMs(
