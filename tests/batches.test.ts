@@ -1,4 +1,6 @@
+import { readdir } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { BATCH_URGENT_PRIORITY, QUEUES, queueBatchStep, redisKeys } from '@sluice/core';
 import { waitFor } from '@sluice/testkit';
 import { QueueEvents } from 'bullmq';
@@ -16,6 +18,34 @@ const line = (customId: string, text: string, extra: Record<string, unknown> = {
     url: '/v1/chat/completions',
     body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: text }], max_tokens: 50, ...extra },
   });
+
+interface Usage {
+  prompt_tokens: number;
+  completion_tokens?: number;
+  total_tokens: number;
+}
+
+/** A Batch object's `usage` computed from its lines' responses. */
+const sumUsage = (usages: Usage[]) => {
+  const input = usages.reduce((sum, u) => sum + u.prompt_tokens, 0);
+  const output = usages.reduce((sum, u) => sum + (u.completion_tokens ?? 0), 0);
+  return { input_tokens: input, output_tokens: output, total_tokens: input + output };
+};
+
+const fileLines = async (openai: OpenAI, fileId: string | null | undefined) =>
+  fileId
+    ? (await (await openai.files.content(fileId)).text())
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as OutputLine)
+    : [];
+
+interface OutputLine {
+  id: string;
+  custom_id: string;
+  response: { status_code: number; request_id: string; body: Record<string, unknown> } | null;
+  error: { code: string; message: string } | null;
+}
 
 async function until<T>(fn: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -77,7 +107,6 @@ describe('Batch API driven by the official openai SDK', () => {
     expect(done.completed_at).not.toBeNull();
     expect(done.output_file_id).toMatch(/^file-/);
     expect(done.error_file_id).toBeNull();
-    expect(done.usage?.total_tokens).toBeGreaterThan(0);
 
     const content = await (await openai.files.content(done.output_file_id as string)).text();
     const out = content
@@ -88,7 +117,11 @@ describe('Batch API driven by the official openai SDK', () => {
           JSON.parse(l) as {
             id: string;
             custom_id: string;
-            response: { status_code: number; body: { choices: { message: { content: string } }[] } };
+            response: {
+              status_code: number;
+              request_id: string;
+              body: { choices: { message: { content: string } }[]; usage: Usage };
+            };
             error: null;
           },
       );
@@ -99,6 +132,16 @@ describe('Batch API driven by the official openai SDK', () => {
       expect(o.error).toBeNull();
       expect(o.response.status_code).toBe(200);
       expect(o.response.body.choices[0]?.message.content).toContain(`Echo: batch question ${i} [`);
+    }
+    // The batch's usage is exactly what its lines used, and each line's record keeps its usage as an
+    // interactive request's does (line records are not exposed by GET /v1/requests, so read the store).
+    const usage = sumUsage(out.map((o) => o.response.body.usage));
+    expect(usage.input_tokens).toBeGreaterThan(0);
+    expect(usage.output_tokens).toBeGreaterThan(0);
+    expect(done.usage).toEqual(usage);
+    for (const o of out) {
+      const record = await sys.api.deps.requests.get(o.response.request_id);
+      expect(record?.usage).toEqual(o.response.body.usage);
     }
   });
 
@@ -154,31 +197,106 @@ describe('Batch API driven by the official openai SDK', () => {
   });
 
   it('batches.cancel stops what is queued and finalizes with the partial results', async () => {
-    await sys.api.deps.queue.pause(); // in Redis: no worker fetches (a paused Worker may still hold a fetched job)
-    const jsonl = Array.from({ length: 20 }, (_, i) => line(`c${i}`, `cancel me ${i}`)).join('\n');
-    const file = await openai.files.create({
-      file: await toFile(Buffer.from(jsonl), 'cancel.jsonl'),
-      purpose: 'batch',
-    });
+    // One line at a time, 400 ms each: some lines finish, then the cancel finds the rest queued.
+    const w = sys.workers[0];
+    if (!w) throw new Error('no worker');
+    w.worker.concurrency = 1;
+    try {
+      const n = 20;
+      const jsonl = Array.from({ length: n }, (_, i) =>
+        line(`c${i}`, `cancel me ${i} [sim:latency=400]`),
+      ).join('\n');
+      const file = await openai.files.create({
+        file: await toFile(Buffer.from(jsonl), 'cancel.jsonl'),
+        purpose: 'batch',
+      });
+      const batch = await openai.batches.create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+      });
+      const before = await until(
+        () => openai.batches.retrieve(batch.id),
+        (b) => (b.request_counts?.completed ?? 0) >= 3,
+      );
+      expect(before.status).toBe('in_progress');
+      const cancelling = await openai.batches.cancel(batch.id);
+      expect(['cancelling', 'cancelled']).toContain(cancelling.status);
+      const done = await until(
+        () => openai.batches.retrieve(batch.id),
+        (b) => b.status === 'cancelled',
+      );
+      expect(done.cancelled_at).not.toBeNull();
+      const completed = done.request_counts?.completed ?? 0;
+      expect(completed).toBeGreaterThanOrEqual(3);
+      expect(completed).toBeLessThan(n);
+      expect(done.request_counts).toEqual({ total: n, completed, failed: 0 });
+
+      // The lines that ran are exactly those that reached the upstream.
+      const ran = Array.from({ length: n }, (_, i) => i)
+        .filter((i) => sys.sim.calls({ contains: `cancel me ${i} [` }).count > 0)
+        .map((i) => `c${i}`);
+      const out = await fileLines(openai, done.output_file_id);
+      const errors = await fileLines(openai, done.error_file_id);
+      expect(out.map((o) => o.custom_id).sort()).toEqual([...ran].sort());
+      expect(out).toHaveLength(completed);
+      for (const o of out) {
+        expect(o.error).toBeNull();
+        expect(o.response?.status_code).toBe(200);
+        expect(JSON.stringify(o.response?.body)).toContain(`Echo: cancel me ${o.custom_id.slice(1)} [`);
+      }
+      // Every other line is in the error file, once, as batch_cancelled; none is in both files.
+      const rest = Array.from({ length: n }, (_, i) => `c${i}`).filter((id) => !ran.includes(id));
+      expect(errors.map((e) => e.custom_id).sort()).toEqual(rest.sort());
+      for (const e of errors) {
+        expect(e.response).toBeNull();
+        expect(e.error?.code).toBe('batch_cancelled');
+      }
+      expect(out.length + errors.length).toBe(n);
+      expect(new Set([...out, ...errors].map((l) => l.id)).size).toBe(n);
+    } finally {
+      w.worker.concurrency = 64;
+    }
+  });
+
+  it('a line whose record expired before finalize is in the error file as batch_result_expired, not dropped', async () => {
+    const jsonl = Array.from({ length: 6 }, (_, i) =>
+      line(`x${i}`, `short-lived ${i}${i === 5 ? ' [sim:latency=6000]' : ''}`),
+    ).join('\n');
     const batch = await openai.batches.create({
-      input_file_id: file.id,
+      input_file_id: (
+        await openai.files.create({ file: await toFile(Buffer.from(jsonl), 'ttl.jsonl'), purpose: 'batch' })
+      ).id,
       endpoint: '/v1/chat/completions',
       completion_window: '24h',
     });
     await until(
       () => openai.batches.retrieve(batch.id),
-      (b) => b.status === 'in_progress',
+      (b) => (b.request_counts?.completed ?? 0) >= 5,
     );
-    const cancelling = await openai.batches.cancel(batch.id);
-    expect(['cancelling', 'cancelled']).toContain(cancelling.status);
-    await sys.api.deps.queue.resume();
+    // Line 2's record runs out of TTL (as with RESULT_TTL_SECONDS shorter than the batch's run)
+    // while the slow line keeps the batch open.
+    const key = redisKeys(sys.prefix).request(`${batch.id}-00002`);
+    expect(await sys.api.deps.redis.hget(key, 'status')).toBe('completed');
+    await sys.api.deps.redis.pexpire(key, 1);
+    await waitFor(async () => (await sys.api.deps.redis.exists(key)) === 0, { timeoutMs: 5_000 });
+    expect((await openai.batches.retrieve(batch.id)).status).toBe('in_progress');
+
     const done = await until(
       () => openai.batches.retrieve(batch.id),
-      (b) => b.status === 'cancelled',
+      (b) => b.status === 'completed',
     );
-    expect(done.cancelled_at).not.toBeNull();
-    expect(done.request_counts?.completed).toBeLessThan(20);
-    expect(sys.sim.calls({ contains: 'cancel me' }).count).toBe(done.request_counts?.completed);
+    expect(done.request_counts).toEqual({ total: 6, completed: 6, failed: 0 });
+    const out = await fileLines(openai, done.output_file_id);
+    expect(out.map((o) => o.custom_id).sort()).toEqual(['x0', 'x1', 'x3', 'x4', 'x5']);
+    const errors = await fileLines(openai, done.error_file_id);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      custom_id: 'x2',
+      response: null,
+      error: { code: 'batch_result_expired' },
+    });
+    expect(errors[0]?.id).toMatch(/^batch_req_/);
   });
 });
 
@@ -325,6 +443,141 @@ describe('bad batch files', () => {
   });
 });
 
+describe('file size limit and expiry', () => {
+  const limit = 64 * 1024;
+  let sys: System;
+  beforeAll(async () => {
+    sys = await startSystem({ workers: 0, apiEnv: { FILE_MAX_BYTES: String(limit) } });
+  });
+  afterAll(() => sys?.close());
+
+  const client = (t: TestTenant) =>
+    new OpenAI({ apiKey: t.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+  /** Every stored object (temp files included) and file record of a tenant. */
+  const leftovers = async (t: TestTenant) => ({
+    stored: await readdir(join(sys.env.FILE_STORAGE_DIR as string, 'files', t.id)).catch(() => []),
+    records: await sys.api.deps.redis.zcard(redisKeys(sys.prefix).tenantFiles(t.id)),
+    listed: (await client(t).files.list()).data.length,
+  });
+
+  it('answers 413 in OpenAI error shape to a chunked upload over FILE_MAX_BYTES, before it ends, and keeps nothing', async () => {
+    const tenant = await sys.createTenant('pro');
+    // No Content-Length: the size is only known by reading. The body never ends, so an answer can
+    // only come from the limit being crossed.
+    const { status, body, ended } = await new Promise<{ status: number; body: string; ended: boolean }>(
+      (resolve, reject) => {
+        const req = request(`${sys.api.url}/v1/files`, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${tenant.key}`,
+            'Content-Type': 'multipart/form-data; boundary=x',
+          },
+        });
+        expect(req.getHeader('content-length')).toBeUndefined();
+        let answered = false;
+        req.on('response', (res) => {
+          answered = true;
+          let text = '';
+          res.on('data', (c: Buffer) => {
+            text += c.toString();
+          });
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, body: text, ended: req.writableEnded });
+            req.destroy();
+          });
+        });
+        // Writes after the server hung up fail; only an error before any answer counts.
+        req.on('error', (err) => {
+          if (!answered) reject(err);
+        });
+        req.write(
+          '--x\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n' +
+            '--x\r\nContent-Disposition: form-data; name="file"; filename="big.jsonl"\r\n' +
+            'Content-Type: application/jsonl\r\n\r\n',
+        );
+        const chunk = `${line('big', 'y'.repeat(16 * 1024 - 200))}\n`;
+        for (let sent = 0; sent < 2 * limit; sent += chunk.length) req.write(chunk);
+      },
+    );
+    expect(ended).toBe(false);
+    expect(status).toBe(413);
+    expect(JSON.parse(body)).toEqual({
+      error: {
+        message: `Files may be at most ${limit} bytes.`,
+        type: 'invalid_request_error',
+        param: 'file',
+        code: 'payload_too_large',
+      },
+    });
+    expect(await leftovers(tenant)).toEqual({ stored: [], records: 0, listed: 0 });
+  });
+
+  it('accepts a file of exactly FILE_MAX_BYTES and refuses one byte more', async () => {
+    const tenant = await sys.createTenant('pro');
+    const openai = client(tenant);
+    const exact = await openai.files.create({
+      file: await toFile(Buffer.alloc(limit, 'a'), 'exact.jsonl'),
+      purpose: 'batch',
+    });
+    expect(exact.bytes).toBe(limit);
+    await expect(
+      openai.files.create({
+        file: await toFile(Buffer.alloc(limit + 1, 'a'), 'over.jsonl'),
+        purpose: 'batch',
+      }),
+    ).rejects.toMatchObject({ status: 413, code: 'payload_too_large', param: 'file' });
+    expect(await leftovers(tenant)).toEqual({ stored: [exact.id], records: 1, listed: 1 });
+  });
+
+  it('expires_after sets expires_at = created_at + seconds; bad values answer 400 naming the param; default null', async () => {
+    const tenant = await sys.createTenant('pro');
+    const openai = client(tenant);
+    const upload = async (expires_after?: unknown) =>
+      openai.files.create({
+        file: await toFile(Buffer.from(line('a', 'x')), 'exp.jsonl'),
+        purpose: 'batch',
+        ...(expires_after !== undefined && {
+          expires_after: expires_after as OpenAI.FileCreateParams.ExpiresAfter,
+        }),
+      });
+
+    for (const seconds of [3_600, 86_400, 2_592_000]) {
+      const file = await upload({ anchor: 'created_at', seconds });
+      expect(file.expires_at).toBe(file.created_at + seconds);
+      expect((await openai.files.retrieve(file.id)).expires_at).toBe(file.created_at + seconds);
+      // The record itself goes when the file expires.
+      const ttl = await sys.api.deps.redis.pttl(redisKeys(sys.prefix).file(file.id));
+      expect(ttl).toBeGreaterThan((seconds - 60) * 1000);
+      expect(ttl).toBeLessThanOrEqual(seconds * 1000);
+    }
+
+    const plain = await upload();
+    expect(plain.expires_at).toBeNull();
+    expect((await openai.files.retrieve(plain.id)).expires_at).toBeNull();
+    expect(await sys.api.deps.redis.pttl(redisKeys(sys.prefix).file(plain.id))).toBe(-1);
+
+    for (const [bad, param] of [
+      [{ anchor: 'created_at', seconds: 3_599 }, 'expires_after.seconds'],
+      [{ anchor: 'created_at', seconds: 2_592_001 }, 'expires_after.seconds'],
+      [{ anchor: 'created_at', seconds: 3_600.5 }, 'expires_after.seconds'],
+      [{ anchor: 'created_at', seconds: 'soon' }, 'expires_after.seconds'],
+      [{ anchor: 'created_at' }, 'expires_after.seconds'],
+      [{ anchor: 'last_active_at', seconds: 3_600 }, 'expires_after.anchor'],
+      [{ seconds: 3_600 }, 'expires_after.anchor'],
+    ] as const) {
+      await expect(upload(bad), JSON.stringify(bad)).rejects.toMatchObject({
+        status: 400,
+        code: 'invalid_request',
+        param,
+      });
+    }
+    // Refused uploads keep nothing: only the four accepted files are stored.
+    const left = await leftovers(tenant);
+    expect(left).toMatchObject({ records: 4, listed: 4 });
+    expect(left.stored).toHaveLength(4);
+  });
+});
+
 describe('batch lifecycle: expiry, priority, events, embeddings, restarts', () => {
   let sys: System;
   let tenant: TestTenant;
@@ -461,8 +714,20 @@ describe('batch lifecycle: expiry, priority, events, embeddings, restarts', () =
       (b) => b.status === 'completed',
     );
     const out = (await (await openai.files.content(done.output_file_id as string)).text()).trim().split('\n');
-    const first = JSON.parse(out[0] as string) as { response: { body: { data: { embedding: number[] }[] } } };
-    expect(first.response.body.data[0]?.embedding.length).toBeGreaterThan(0);
+    const parsed = out.map(
+      (l) =>
+        JSON.parse(l) as {
+          custom_id: string;
+          response: { body: { data: { embedding: number[] }[]; usage: Usage } };
+        },
+    );
+    expect(parsed.map((o) => o.custom_id).sort()).toEqual(['alpha', 'beta']);
+    expect(parsed[0]?.response.body.data[0]?.embedding.length).toBeGreaterThan(0);
+    // Embeddings have input tokens only.
+    const usage = sumUsage(parsed.map((o) => o.response.body.usage));
+    expect(usage.input_tokens).toBeGreaterThan(0);
+    expect(usage.output_tokens).toBe(0);
+    expect(done.usage).toEqual(usage);
   });
 
   it('a batch survives its worker being SIGKILLed mid-way and the API restarting', async () => {

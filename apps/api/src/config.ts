@@ -9,6 +9,8 @@ export const apiEnvSchema = z.object({
   PORT: envInt(8080, 0, 65_535),
   /** Largest accepted request body. Default 2 MiB. */
   MAX_BODY_BYTES: envInt(2 * 1024 * 1024, 1024),
+  /** Largest uploaded file (`POST /v1/files`). Default 209715200 (200 MB, OpenAI's limit for batch input). */
+  FILE_MAX_BYTES: envInt(200 * 1024 * 1024, 1),
   /** Attempts per request, first call included. Default 5. */
   MAX_ATTEMPTS: envInt(5, 1, 50),
   /** Retention of finished request records. Default 86400 (24 h). */

@@ -11,7 +11,7 @@ import {
   storageKeyOf,
 } from '@sluice/core';
 import type { FileStorage } from '@sluice/storage';
-import { lineRequestId } from './lines.js';
+import { jsonlLines, lineRequestId } from './lines.js';
 
 interface OutputLine {
   id: string;
@@ -20,9 +20,12 @@ interface OutputLine {
   error: { code: string; message: string } | null;
 }
 
+const outputLineId = (requestId: string) =>
+  `batch_req_${createHash('sha256').update(requestId).digest('hex').slice(0, 24)}`;
+
 /** One line of an output or error file, in OpenAI's BatchRequestOutput format. */
 function outputLine(r: RequestRecord): { kind: 'output' | 'error'; line: OutputLine } {
-  const id = `batch_req_${createHash('sha256').update(r.id).digest('hex').slice(0, 24)}`;
+  const id = outputLineId(r.id);
   const custom_id = r.customId ?? '';
   if (r.status === 'completed') {
     return {
@@ -60,6 +63,69 @@ function outputLine(r: RequestRecord): { kind: 'output' | 'error'; line: OutputL
 }
 
 /**
+ * The error line of a line whose request record is gone. Lines past `enqueued` never ran: the cancel
+ * or expiry stopped the enqueue. Any other record expired (RESULT_TTL_SECONDS or
+ * OPEN_REQUEST_TTL_SECONDS shorter than the batch took): its result is lost, and says so rather than
+ * vanishing from both files.
+ */
+function missingLine(batch: BatchRecord, final: BatchStatus, index: number, customId: string): OutputLine {
+  const ran = index < batch.enqueued;
+  const error = ran
+    ? {
+        code: 'batch_result_expired',
+        message:
+          'The record of this request expired before the batch was finalized, so its result is lost. Keep RESULT_TTL_SECONDS and OPEN_REQUEST_TTL_SECONDS longer than the completion window.',
+      }
+    : final === 'cancelled'
+      ? { code: 'batch_cancelled', message: 'The batch was cancelled before this request was queued.' }
+      : { code: 'batch_expired', message: 'The batch expired before this request was queued.' };
+  return {
+    id: outputLineId(lineRequestId(batch.id, index)),
+    custom_id: customId,
+    response: null,
+    error,
+  };
+}
+
+/**
+ * The custom_id of input line `index` (0-based, as enqueued). The input file is opened only once a
+ * record is missing, and read forwards only (callers ask in increasing order); '' if it is gone too.
+ */
+function inputCustomIds(deps: { files: FileStore; storage: FileStorage }, batch: BatchRecord) {
+  let stream: Readable | null = null;
+  let lines: AsyncGenerator<{ line: number; text: string }> | null = null;
+  let opened = false;
+  let next = 0;
+  return {
+    async at(index: number): Promise<string> {
+      if (!opened) {
+        opened = true;
+        const file = await deps.files.get(batch.inputFileId);
+        stream = file ? await deps.storage.get(file.storageKey).catch(() => null) : null;
+        if (stream) lines = jsonlLines(stream);
+      }
+      while (lines) {
+        const r = await lines.next().catch(() => ({ done: true as const, value: undefined }));
+        if (r.done) break;
+        if (next++ !== index) continue;
+        try {
+          const id = (JSON.parse(r.value.text) as { custom_id?: unknown }).custom_id;
+          return typeof id === 'string' ? id : '';
+        } catch {
+          return '';
+        }
+      }
+      lines = null;
+      return '';
+    },
+    async close(): Promise<void> {
+      await lines?.return(undefined);
+      stream?.destroy();
+    },
+  };
+}
+
+/**
  * Writes the output and error files of a batch (streamed, line by line in input order), registers
  * them as files of the tenant, and moves the batch to its final status.
  */
@@ -71,13 +137,24 @@ export async function finalizeBatch(
   const writeFile = async (kind: 'output' | 'error'): Promise<string | null> => {
     let count = 0;
     const lines = async function* () {
-      for (let i = 0; i < batch.total; i++) {
-        const r = await deps.requests.get(lineRequestId(batch.id, i));
-        if (!r) continue;
-        const out = outputLine(r);
-        if (out.kind !== kind) continue;
-        count++;
-        yield `${JSON.stringify(out.line)}\n`;
+      const input = inputCustomIds(deps, batch);
+      try {
+        for (let i = 0; i < batch.total; i++) {
+          const r = await deps.requests.get(lineRequestId(batch.id, i));
+          let line: OutputLine;
+          if (r) {
+            const out = outputLine(r);
+            if (out.kind !== kind) continue;
+            line = out.line;
+          } else {
+            if (kind !== 'error') continue;
+            line = missingLine(batch, final, i, await input.at(i));
+          }
+          count++;
+          yield `${JSON.stringify(line)}\n`;
+        }
+      } finally {
+        await input.close();
       }
     };
     const id = newFileId();

@@ -5,8 +5,6 @@ import busboy from 'busboy';
 import type { Hono } from 'hono';
 import type { ApiDeps, ApiEnv } from '../../context.js';
 
-/** OpenAI's limit for a batch input file. */
-export const MAX_FILE_BYTES = 200 * 1024 * 1024;
 /** Room for the multipart framing and the small fields around the file. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 const EXPIRES_MIN_SECONDS = 3_600;
@@ -16,13 +14,19 @@ interface Parsed {
   fields: Record<string, string>;
   filename: string | null;
   bytes: number | null;
-  tooLarge: boolean;
 }
+
+/** 413 for a file over `FILE_MAX_BYTES`. `Connection: close`: the rest of the body is not read. */
+const tooLarge = (maxBytes: number) =>
+  new ApiError('payload_too_large', `Files may be at most ${maxBytes} bytes.`, 'file', {
+    Connection: 'close',
+  });
 
 /**
  * `POST /v1/files` (multipart: `file`, `purpose`, optional `expires_after[anchor]` and
  * `expires_after[seconds]`). The file is streamed to storage as it arrives, never held in memory;
- * a declared size over the limit is refused before reading anything.
+ * a declared size over the limit (`FILE_MAX_BYTES`) is refused before reading anything, and an
+ * undeclared one (chunked) as soon as the limit is crossed.
  */
 export function registerUpload(app: Hono<ApiEnv>, deps: ApiDeps) {
   app.post('/v1/files', async (c) => {
@@ -34,14 +38,9 @@ export function registerUpload(app: Hono<ApiEnv>, deps: ApiDeps) {
         'Upload files as multipart/form-data with fields `file` and `purpose`.',
       );
     }
+    const maxBytes = deps.config.FILE_MAX_BYTES;
     const declared = Number(c.req.header('content-length'));
-    if (Number.isFinite(declared) && declared > MAX_FILE_BYTES + MULTIPART_OVERHEAD_BYTES) {
-      throw new ApiError(
-        'payload_too_large',
-        `Files may be at most ${MAX_FILE_BYTES} bytes (200 MB).`,
-        'file',
-      );
-    }
+    if (Number.isFinite(declared) && declared > maxBytes + MULTIPART_OVERHEAD_BYTES) throw tooLarge(maxBytes);
     const body = c.req.raw.body;
     if (!body) throw new ApiError('invalid_request', 'The request has no body; attach a file.', 'file');
 
@@ -49,7 +48,7 @@ export function registerUpload(app: Hono<ApiEnv>, deps: ApiDeps) {
     const storageKey = storageKeyOf(tenant.id, id);
     let parsed: Parsed;
     try {
-      parsed = await receive(deps, body, type, storageKey);
+      parsed = await receive(deps, body, type, storageKey, maxBytes);
     } catch (err) {
       await deps.storage.delete(storageKey).catch(() => undefined);
       if (err instanceof ApiError) throw err;
@@ -60,13 +59,6 @@ export function registerUpload(app: Hono<ApiEnv>, deps: ApiDeps) {
       );
     }
     try {
-      if (parsed.tooLarge) {
-        throw new ApiError(
-          'payload_too_large',
-          `Files may be at most ${MAX_FILE_BYTES} bytes (200 MB).`,
-          'file',
-        );
-      }
       if (parsed.bytes === null) throw new ApiError('invalid_request', "Missing the 'file' field.", 'file');
       const purpose = parsed.fields.purpose;
       if (purpose !== 'batch') {
@@ -79,12 +71,14 @@ export function registerUpload(app: Hono<ApiEnv>, deps: ApiDeps) {
         );
       }
       if (parsed.bytes === 0) throw new ApiError('invalid_request', 'The file is empty.', 'file');
-      const expiresAt = expiry(parsed.fields);
+      // One clock reading for both, so expires_at is exactly created_at + seconds.
+      const createdAt = Date.now();
+      const expiresAt = expiry(parsed.fields, createdAt);
       const record = {
         id,
         tenantId: tenant.id,
         bytes: parsed.bytes,
-        createdAt: Date.now(),
+        createdAt,
         filename: (parsed.filename ?? 'upload.jsonl').slice(0, 255),
         purpose: purpose as (typeof FILE_PURPOSES)[number],
         expiresAt,
@@ -99,20 +93,33 @@ export function registerUpload(app: Hono<ApiEnv>, deps: ApiDeps) {
   });
 }
 
-/** Streams the multipart body: the file goes straight to storage, small fields are collected. */
+/**
+ * Streams the multipart body: the file goes straight to storage, small fields are collected. A file
+ * over `maxBytes` rejects with a 413 once storage has refused it (and removed what it wrote), without
+ * waiting for the rest of the body, which a chunked upload need not even announce.
+ */
 function receive(
   deps: ApiDeps,
   body: ReadableStream<Uint8Array>,
   type: string,
   storageKey: string,
+  maxBytes: number,
 ): Promise<Parsed> {
   return new Promise((resolve, reject) => {
-    const parsed: Parsed = { fields: {}, filename: null, bytes: null, tooLarge: false };
+    const parsed: Parsed = { fields: {}, filename: null, bytes: null };
     let upload: Promise<void> | null = null;
+    const source = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
+    // busboy flags its limit on reaching `fileSize`, not on passing it: one byte more lets a file of
+    // exactly `maxBytes` through and hands storage the byte that makes it refuse a longer one.
     const bb = busboy({
       headers: { 'content-type': type },
-      limits: { files: 1, fields: 20, fieldSize: 64 * 1024, fileSize: MAX_FILE_BYTES },
+      limits: { files: 1, fields: 20, fieldSize: 64 * 1024, fileSize: maxBytes + 1 },
     });
+    // Stop reading, but leave the request open: the server still has to send the answer on it.
+    const fail = (err: unknown) => {
+      source.unpipe(bb);
+      reject(err);
+    };
     bb.on('field', (name, value) => {
       parsed.fields[name] = value;
     });
@@ -122,31 +129,23 @@ function receive(
         return;
       }
       parsed.filename = info.filename ?? null;
-      stream.on('limit', () => {
-        parsed.tooLarge = true;
-      });
-      upload = deps.storage.put(storageKey, stream, { maxBytes: MAX_FILE_BYTES }).then(
+      upload = deps.storage.put(storageKey, stream, { maxBytes }).then(
         ({ bytes }) => {
           parsed.bytes = bytes;
         },
-        (err) => {
-          if (err instanceof StorageLimitError) parsed.tooLarge = true;
-          else throw err;
-        },
+        (err) => fail(err instanceof StorageLimitError ? tooLarge(maxBytes) : err),
       );
     });
-    bb.on('error', reject);
+    bb.on('error', fail);
     bb.on('close', () => {
-      (upload ?? Promise.resolve()).then(() => resolve(parsed), reject);
+      (upload ?? Promise.resolve()).then(() => resolve(parsed));
     });
-    Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
-      .on('error', reject)
-      .pipe(bb);
+    source.on('error', fail).pipe(bb);
   });
 }
 
 /** `expires_after[anchor]=created_at`, `expires_after[seconds]=3600..2592000`; default: no expiry. */
-function expiry(fields: Record<string, string>): number | null {
+function expiry(fields: Record<string, string>, createdAt: number): number | null {
   const seconds = fields['expires_after[seconds]'];
   const anchor = fields['expires_after[anchor]'];
   if (seconds === undefined && anchor === undefined) return null;
@@ -165,5 +164,5 @@ function expiry(fields: Record<string, string>): number | null {
       'expires_after.seconds',
     );
   }
-  return Date.now() + n * 1000;
+  return createdAt + n * 1000;
 }
