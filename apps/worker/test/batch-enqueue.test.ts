@@ -103,6 +103,7 @@ describe('batch enqueue: crash mid-way and resume', () => {
       createdAt: Date.now(),
       endpoint: '/v1/chat/completions',
       batchId: t.batchId,
+      expiresAt: (await t.load()).expiresAt,
       lines: half.map((i) => ({
         id: lineRequestId(t.batchId, i),
         model: 'gpt-4o-mini',
@@ -141,6 +142,35 @@ describe('batch enqueue: crash mid-way and resume', () => {
     expect(done?.status).toBe('completed');
     expect(done?.response).toEqual({ ran: true });
     expect(await redis.zcard(t.keys.openRequests())).toBe(LINES);
+    await t.queue.obliterate({ force: true });
+  });
+
+  it('line records outlive the batch window, before and after they finish, whatever the retention settings', async () => {
+    // Retention of 1 h (the minimum) against a 24 h window: finalize reads every line at the end of
+    // the window, so neither the open-record TTL nor the result TTL may drop a line before then.
+    const t = await setup();
+    await enqueueBatchLines(t.deps, await t.load(), t.tenant, file());
+    const { expiresAt } = await t.load();
+    const untilEnd = (expiresAt - Date.now()) / 1000;
+    const first = t.keys.request(lineRequestId(t.batchId, 0));
+    expect(await redis.ttl(first)).toBeGreaterThan(untilEnd);
+    expect(await t.requests.fail(lineRequestId(t.batchId, 0), { code: 'x', message: 'early failure' })).toBe(
+      'ok',
+    );
+    expect(await redis.ttl(first)).toBeGreaterThan(untilEnd + 3_000);
+    // An interactive request keeps the plain retention.
+    await t.requests.create({
+      id: 'req_plain',
+      tenantId: t.tenant.id,
+      tier: 'pro',
+      model: 'gpt-4o-mini',
+      priority: 'normal',
+      createdAt: Date.now(),
+      metadata: {},
+      body: {},
+    });
+    await t.requests.fail('req_plain', { code: 'x', message: 'failure' });
+    expect(await redis.ttl(t.keys.request('req_plain'))).toBeLessThanOrEqual(3_600);
     await t.queue.obliterate({ force: true });
   });
 

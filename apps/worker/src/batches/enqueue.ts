@@ -29,11 +29,12 @@ export async function enqueueBatchLines(
   let index = 0;
   let chunk: Line[] = [];
   let stopped = false;
-  const write = async (lines: Line[]) => {
+  /** Writes a chunk's records and jobs; false when the batch stopped first and nothing was written. */
+  const write = async (lines: Line[]): Promise<boolean> => {
     // A batch cancelled or expired meanwhile gets no more lines.
     if (stopped || (await deps.batches.status(batch.id)) !== 'in_progress') {
       stopped = true;
-      return;
+      return false;
     }
     await deps.requests.createBatchLines({
       tenantId: tenant.id,
@@ -41,6 +42,7 @@ export async function enqueueBatchLines(
       createdAt: Date.now(),
       endpoint: batch.endpoint,
       batchId: batch.id,
+      expiresAt: batch.expiresAt,
       lines: lines.map((l) => ({ ...l, model: String(l.body.model ?? '') })),
     });
     await deps.queue.addBulk(
@@ -50,6 +52,7 @@ export async function enqueueBatchLines(
         opts: completionJobOptions(l.id, batchLinePriority(), { maxAttempts: deps.maxAttempts }),
       })),
     );
+    return true;
   };
   // Two chunks in flight: Redis works on one while this process parses the next. The progress
   // marker only ever advances past chunks that are fully written, in file order.
@@ -64,8 +67,10 @@ export async function enqueueBatchLines(
     const written = write(lines);
     const prior = previous;
     const done = (async () => {
-      await Promise.all([prior, written]);
-      if (!stopped) await deps.batches.setFields(batch.id, { enqueued: String(upTo) });
+      await prior;
+      // A chunk that was written counts even if a later one saw the batch stop: cancel and expiry
+      // wait for this enqueue to end, then act on every line below the marker.
+      if (await written) await deps.batches.setFields(batch.id, { enqueued: String(upTo) });
     })();
     done.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     beforePrevious = previous;

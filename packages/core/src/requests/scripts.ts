@@ -88,7 +88,8 @@ return 'ok'
  * Move a request to a terminal state, once.
  * KEYS[1] request hash, KEYS[2] open-requests zset, KEYS[3] completions bucket counter,
  * KEYS[4] webhook outbox zset, KEYS[5] the batch hash of a batch line ('' otherwise)
- * ARGV[1] terminal status, ARGV[2] now ms, ARGV[3] result ttl s, ARGV[4] pub/sub channel,
+ * ARGV[1] terminal status, ARGV[2] now ms, ARGV[3] result ttl s (for a batch line, counted from the
+ * end of its batch's window), ARGV[4] pub/sub channel,
  * ARGV[5] request id, ARGV[6] required current status ('' = any non-terminal), ARGV[7] prompt tokens,
  * ARGV[8] completion tokens, ARGV[9..] field/value pairs
  * A request's terminal event is queued in the webhook outbox in the same step; a batch line instead
@@ -104,7 +105,15 @@ local fields = {'status', ARGV[1], 'completed_at', ARGV[2]}
 for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('HDEL', KEYS[1], 'body')
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+local ttl = tonumber(ARGV[3])
+if KEYS[5] ~= '' then
+  -- A batch line is read again when its batch finalizes, up to the end of the window: keep it until
+  -- then, plus the usual retention.
+  local expires = tonumber(redis.call('HGET', KEYS[5], 'expires_at') or '0')
+  local untilEnd = math.ceil((expires - tonumber(ARGV[2])) / 1000)
+  if untilEnd > 0 then ttl = ttl + untilEnd end
+end
+redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('ZREM', KEYS[2], ARGV[5])
 if ARGV[1] == 'completed' then
   redis.call('INCR', KEYS[3])

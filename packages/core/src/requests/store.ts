@@ -88,6 +88,8 @@ export interface NewBatchLines {
   createdAt: number;
   endpoint: string;
   batchId: string;
+  /** The end of the batch's completion window (ms): records are kept at least until then. */
+  expiresAt: number;
   lines: { id: string; model: string; customId: string; line: number; body: Record<string, unknown> }[];
 }
 
@@ -213,11 +215,12 @@ export class RequestStore {
       'batch_id',
       input.batchId,
     ];
-    const args: string[] = [
-      String(input.createdAt),
-      String(this.options.openTtlSeconds),
-      String(shared.length / 2),
-    ];
+    // A short OPEN_REQUEST_TTL_SECONDS must not drop lines that are still within their batch's window.
+    const ttl = Math.max(
+      this.options.openTtlSeconds,
+      Math.ceil((input.expiresAt - input.createdAt) / 1000) + this.options.resultTtlSeconds,
+    );
+    const args: string[] = [String(input.createdAt), String(ttl), String(shared.length / 2)];
     args.push(...shared);
     const keys: string[] = [this.keys.openRequests()];
     for (const l of input.lines) {
