@@ -23,7 +23,10 @@ const upstreams = async (sys: System) =>
       model: string;
       limits: { requestsPerMinute: number | null; tokensPerMinute: number | null };
       capacity: { requests: number | null };
-      breaker: { state: string; opened: number };
+      remaining: { requests: number | null; tokens: number | null };
+      inFlight: number;
+      pausedForMs: number;
+      breaker: { state: string; opened: number; consecutiveFailures: number };
       concurrencyLimit: number | null;
     }[];
   };
@@ -46,7 +49,24 @@ describe('rate limits: use the budget, never trip it', () => {
         async (_, i) => (await submit(tenant, chat(`burst ${i}`, { max_tokens: 20 }))).id,
       ),
     );
-    for (const id of ids) expect((await waitTerminal(tenant, id)).status).toBe('completed');
+    // Watch the controller's exposed state while the burst drains.
+    let maxInFlight = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const scope = (await upstreams(sys)).data.find((d) => d.model === 'gpt-4o-mini');
+        maxInFlight = Math.max(maxInFlight, scope?.inFlight ?? 0);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const done = [];
+    for (const id of ids) done.push(await waitTerminal(tenant, id));
+    sampling = false;
+    await sampler;
+    for (const d of done) expect(d.status).toBe('completed');
+    // Waiting for budget (handed back to the queue, often) is our own pacing: it spends no attempt
+    // and never counts against the upstream's health.
+    expect(done.map((d) => d.attempts)).toEqual(done.map(() => 1));
     const elapsed = Date.now() - started;
     const stats = sys.sim.stats();
     // 60 requests at 10/s after an initial burst of 10: at least ~5 s, and close to it.
@@ -62,6 +82,31 @@ describe('rate limits: use the budget, never trip it', () => {
     expect(scope?.capacity.requests).toBeLessThanOrEqual(10);
     expect(scope?.concurrencyLimit).toBeGreaterThanOrEqual(1);
     expect(view.global_concurrency).toBeGreaterThanOrEqual(1);
+    expect(scope?.breaker).toMatchObject({ state: 'closed', opened: 0, consecutiveFailures: 0 });
+    // The exposed state: calls were seen in flight, none is left, the budgets are within capacity.
+    expect(maxInFlight).toBeGreaterThanOrEqual(1);
+    expect(scope?.inFlight).toBe(0);
+    expect(scope?.remaining.requests).toBeGreaterThanOrEqual(0);
+    expect(scope?.remaining.requests).toBeLessThanOrEqual(scope?.capacity.requests ?? 0);
+    expect(scope?.remaining.tokens).toBeGreaterThanOrEqual(0);
+    expect(scope?.pausedForMs).toBeGreaterThanOrEqual(0);
+    // Each worker's /metrics carries the same shared state for Prometheus.
+    const scrape = async () =>
+      (
+        await fetch(`${sys.workers[0]?.url}/metrics`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })
+      ).text();
+    // The per-scope gauges are filled while a scrape is collected, so they lag one scrape behind.
+    await scrape();
+    const metrics = await scrape();
+    for (const name of [
+      'sluice_ratelimit_concurrency_limit',
+      'sluice_ratelimit_in_flight',
+      'sluice_ratelimit_remaining_requests',
+      'sluice_ratelimit_remaining_tokens',
+      'sluice_ratelimit_paused_seconds',
+      'sluice_breaker_open',
+    ])
+      expect(metrics).toMatch(new RegExp(`^${name}\\{[^}]*model="gpt-4o-mini"[^}]*\\} \\d`, 'm'));
   });
 
   it('a request that can never fit the token limit fails clearly without reaching the upstream', async () => {
@@ -75,7 +120,7 @@ describe('rate limits: use the budget, never trip it', () => {
   });
 });
 
-describe('circuit breaker and fallback', () => {
+describe('circuit breaker and fallback, three worker replicas', () => {
   let sys: System;
   let tenant: TestTenant;
   let backup: Awaited<ReturnType<typeof startSimulator>>;
@@ -83,7 +128,9 @@ describe('circuit breaker and fallback', () => {
   beforeAll(async () => {
     backup = await startSimulator();
     process.env.SLUICE_TEST_BACKUP_KEY = 'sk-backup';
+    // Three replicas share one breaker per upstream and model.
     sys = await startSystem({
+      workers: 3,
       workerEnv: {
         UPSTREAMS: JSON.stringify({ backup: { baseURL: backup.url, apiKeyEnv: 'SLUICE_TEST_BACKUP_KEY' } }),
         MODEL_FALLBACKS: JSON.stringify({ 'gpt-4o': ['backup/gpt-4o-mini'] }),
@@ -118,12 +165,13 @@ describe('circuit breaker and fallback', () => {
         model: 'gpt-4o-mini',
       });
     }
-    // The breaker stopped the primary from being hammered: about 3 failures, not 8 x 10 attempts.
+    // The breaker stopped the primary from being hammered: about 3 failures, not 8 x 10 attempts,
+    // and not 3 per replica either (the breaker is one, shared by the replicas).
     expect(sys.sim.stats().errors).toBeLessThanOrEqual(6);
     const primary = (await upstreams(sys)).data.find(
       (d) => d.model === 'gpt-4o' && d.upstreamId.startsWith('primary'),
     );
-    expect(primary?.breaker.state).toBe('open');
+    expect(primary?.breaker).toMatchObject({ state: 'open', opened: 1 });
   });
 
   it('without a fallback, a request waits while the breaker is open and then fails upstream_unavailable', async () => {
@@ -141,11 +189,12 @@ describe('circuit breaker and fallback', () => {
   });
 });
 
-describe('half-open recovery', () => {
+describe('half-open recovery, three worker replicas', () => {
   let sys: System;
   let tenant: TestTenant;
   beforeAll(async () => {
     sys = await startSystem({
+      workers: 3,
       workerEnv: { BREAKER_CONSECUTIVE_FAILURES: '2', BREAKER_COOLDOWN_MS: '1000', MAX_ATTEMPTS: '2' },
       apiEnv: { MAX_ATTEMPTS: '2' },
     });

@@ -1,4 +1,5 @@
 import {
+  AGED_PRIORITY,
   type CompletionJobData,
   type Logger,
   type RedisKeys,
@@ -8,8 +9,8 @@ import {
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
-/** Priority of aged jobs: ahead of every tier band (enterprise starts at 100), FIFO among themselves. */
-export const AGED_PRIORITY = 50;
+export { AGED_PRIORITY };
+
 const PAGE = 500;
 
 /**
@@ -17,6 +18,8 @@ const PAGE = 500;
  * tier; this sweep moves every request that has waited longer than `maxWaitMs` ahead of all tiers, so
  * each queued request is served within about `maxWaitMs` plus the time to serve the aged ones before
  * it. One replica sweeps at a time (a lease); a watermark remembers how far creation times were aged.
+ * A sweep never looks behind its watermark again, so the place an aged job earned must survive its
+ * retries (see retryPriority) and a re-enqueue by the reconciler (which ages by the watermark too).
  */
 export class AgingSweeper {
   private timer: NodeJS.Timeout | undefined;

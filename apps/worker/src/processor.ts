@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  batchLinePriority,
   type CompletionJobData,
   countEmbeddingTokens,
   estimateChargedTokens,
@@ -10,6 +9,7 @@ import {
   type RequestRecord,
   type RequestStore,
   requestedMaxOutput,
+  retryPriority,
   type Usage,
 } from '@sluice/core';
 import {
@@ -19,7 +19,7 @@ import {
   type RateLimitController,
   type Scope,
 } from '@sluice/upstream';
-import { DelayedError, type Job, type Processor, UnrecoverableError } from 'bullmq';
+import { DelayedError, Job, type Processor, UnrecoverableError } from 'bullmq';
 import { APIError } from 'openai';
 import { RetryableError } from './backoff.js';
 import type { ResponseCache } from './cache.js';
@@ -58,6 +58,17 @@ export interface ProcessorDeps {
 async function handBack(job: Job, token: string | undefined, delayMs: number): Promise<never> {
   await job.moveToDelayed(Date.now() + Math.max(0, Math.ceil(delayMs)), token);
   throw new DelayedError();
+}
+
+/**
+ * The job's priority as stored now. The copy this run was given is from when it became active; the
+ * aging sweep may have raised the job since (it changes the stored priority of an active job).
+ */
+async function storedPriority(job: Job): Promise<number> {
+  // `queue` is protected in BullMQ's types, but is exactly what Job.fromId takes.
+  const { queue } = job as unknown as { queue: Parameters<typeof Job.fromId>[0] };
+  const fresh = job.id ? await Job.fromId(queue, job.id).catch(() => undefined) : undefined;
+  return fresh?.priority || job.priority;
 }
 
 /**
@@ -182,12 +193,9 @@ export function createCompletionProcessor(deps: ProcessorDeps): Processor<Comple
         throw new UnrecoverableError('upstream_retries_exhausted');
       }
       await requests.requeue(requestId, outcome.error);
-      // Retried jobs drop a few places inside their tier's band (applied when the retry is queued).
-      await job.changePriority({
-        priority: record.batchId
-          ? batchLinePriority(attempt)
-          : jobPriority(record.tier, record.priority, attempt),
-      });
+      // Retried jobs drop a few places inside their band (applied when the retry is queued), but one
+      // that was aged or promoted while it waited keeps that place.
+      await job.changePriority({ priority: retryPriority(record, attempt, await storedPriority(job)) });
       log.info(
         { requestId, attempt, reason: outcome.reason, retryAfterMs: outcome.retryAfterMs },
         'attempt failed, will retry',

@@ -1,11 +1,11 @@
 import {
-  batchLinePriority,
+  AGED_PRIORITY,
   type CompletionJobData,
   completionJobOptions,
-  jobPriority,
   type Logger,
   type RedisKeys,
   type RequestStore,
+  retryPriority,
   TERMINAL_STATUSES,
 } from '@sluice/core';
 import type { Queue } from 'bullmq';
@@ -71,18 +71,24 @@ export class Reconciler {
     if (lease !== 'OK') return 0;
     let repaired = 0;
     let offset = 0;
+    // Requests created up to the aging watermark were aged (or would have been, had their job been
+    // there); the aging sweep never looks at them again, so a re-added job must start aged.
+    const agedUntil = Number((await redis.get(keys.agingWatermark())) ?? 0);
     for (;;) {
-      const ids = await redis.zrangebyscore(
+      const page = await redis.zrangebyscore(
         keys.openRequests(),
         0,
         now - this.deps.minAgeMs,
+        'WITHSCORES',
         'LIMIT',
         offset,
         PAGE,
       );
-      if (ids.length === 0) break;
-      offset += ids.length;
-      for (const id of ids) {
+      if (page.length === 0) break;
+      offset += page.length / 2;
+      for (let i = 0; i < page.length; i += 2) {
+        const id = page[i] as string;
+        const createdAt = Number(page[i + 1]);
         const record = await requests.summary(id);
         if (!record || TERMINAL_STATUSES.includes(record.status)) {
           await requests.forgetOpen(id);
@@ -96,9 +102,7 @@ export class Reconciler {
             { requestId: id, tenantId: record.tenantId },
             completionJobOptions(
               id,
-              record.batchId
-                ? batchLinePriority(record.attempts)
-                : jobPriority(record.tier, record.priority, record.attempts),
+              retryPriority(record, record.attempts, await this.raised(record.batchId, createdAt, agedUntil)),
               {
                 maxAttempts: this.deps.maxAttempts,
               },
@@ -123,5 +127,18 @@ export class Reconciler {
       }
     }
     return repaired;
+  }
+
+  /** The place a sweep raised the request's job to (aged, or its batch promoted), if any. */
+  private async raised(
+    batchId: string | null,
+    createdAt: number,
+    agedUntil: number,
+  ): Promise<number | undefined> {
+    if (batchId) {
+      const promoted = await this.deps.redis.hget(this.deps.keys.batch(batchId), 'promoted_priority');
+      return promoted === null ? undefined : Number(promoted);
+    }
+    return createdAt <= agedUntil ? AGED_PRIORITY : undefined;
   }
 }

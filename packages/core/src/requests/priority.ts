@@ -44,3 +44,25 @@ export const BATCH_URGENT_PRIORITY = 90;
 export function batchLinePriority(retries = 0): number {
   return BATCH_PRIORITY + Math.min(retries * RETRY_PENALTY, MAX_RETRY_PENALTY);
 }
+
+/**
+ * Aged requests: ahead of every tier band (enterprise starts at 100), FIFO among themselves. The
+ * worker's aging sweep moves every request that waited past its bound here.
+ */
+export const AGED_PRIORITY = 50;
+
+/**
+ * The priority a job goes back to the queue with after `retries` failed attempts. It drops a few
+ * places inside its band, unless it already stands ahead of that band (aged, or a batch line
+ * promoted as its window runs out): the sweeps that raised it never look at it again, so a retry
+ * that took that place away would break the bounded wait. `current` is the job's priority now.
+ */
+export function retryPriority(
+  job: { tier: Tier; priority: Priority; batchId?: string | null },
+  retries: number,
+  current?: number,
+): number {
+  const dropped = job.batchId ? batchLinePriority(retries) : jobPriority(job.tier, job.priority, retries);
+  const bandStart = job.batchId ? BATCH_PRIORITY : TIER_BAND_START[job.tier];
+  return current !== undefined && current > 0 && current < bandStart ? current : dropped;
+}
