@@ -102,6 +102,8 @@ export const workerEnvSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: envBoolean(false),
   /** How often active batches are checked for completion, expiry and promotion, ms. Default 1000. */
   BATCH_SWEEP_INTERVAL_MS: envInt(1_000, 100),
+  /** How often files past their `expires_after` are deleted (bytes and record), ms. Default 60000. */
+  FILE_SWEEP_INTERVAL_MS: envInt(60_000, 100),
   /** A batch with less than this left of its window moves ahead of the free tier, ms. Default 6 h. */
   BATCH_PROMOTE_BEFORE_MS: envInt(6 * 3_600_000, 0),
   /** A batch with less than this left of its window moves ahead of every tier, ms. Default 2 h. */

@@ -29,6 +29,7 @@ import { createBatchProcessor } from './batches/steps.js';
 import { BatchSweeper } from './batches/sweeper.js';
 import { noCache } from './cache.js';
 import type { WorkerConfig } from './config.js';
+import { FileSweeper } from './files-sweeper.js';
 import { ConcurrencyGovernor } from './governor.js';
 import { InFlight } from './inflight.js';
 import { createWorkerMetrics } from './metrics.js';
@@ -44,6 +45,7 @@ export interface WorkerHandle {
   worker: Worker<CompletionJobData, string>;
   reconciler: Reconciler;
   outbox: OutboxSweeper;
+  fileSweeper: FileSweeper;
   aging: AgingSweeper;
   controller: RateLimitController;
   /** Finishes in-flight jobs (bounded by SHUTDOWN_TIMEOUT_MS, then hands them back). Idempotent. */
@@ -220,6 +222,15 @@ export async function startWorker(
     urgentBeforeMs: config.BATCH_URGENT_BEFORE_MS,
   });
   batchSweeper.start();
+  const fileSweeper = new FileSweeper({
+    redis,
+    keys,
+    files: new FileStore(redis, keys),
+    storage,
+    log,
+    intervalMs: config.FILE_SWEEP_INTERVAL_MS,
+  });
+  fileSweeper.start();
   const outbox = new OutboxSweeper({
     redis,
     keys,
@@ -266,7 +277,13 @@ export async function startWorker(
     closing ??= (async () => {
       // Stop the timers. A sweep blocked on an unreachable Redis is abandoned, not waited for.
       await settlesWithin(
-        Promise.all([reconciler.stop(), aging.stop(), outbox.stop(), batchSweeper.stop()]),
+        Promise.all([
+          reconciler.stop(),
+          aging.stop(),
+          outbox.stop(),
+          batchSweeper.stop(),
+          fileSweeper.stop(),
+        ]),
         2_000,
       );
       // Every pool stops taking work at once and finishes what it holds, within one budget. A batch
@@ -299,7 +316,16 @@ export async function startWorker(
     return closing;
   };
 
-  return { url: `http://${config.HOST}:${port}`, worker, reconciler, outbox, aging, controller, close };
+  return {
+    url: `http://${config.HOST}:${port}`,
+    worker,
+    reconciler,
+    outbox,
+    aging,
+    fileSweeper,
+    controller,
+    close,
+  };
 }
 
 /** The controller's tuning from the worker's config. */

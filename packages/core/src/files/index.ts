@@ -30,6 +30,9 @@ export interface FileRecord {
   storageKey: string;
 }
 
+/** How long an expired file's record outlives its expiry if no sweeper removed it. */
+const EXPIRED_RECORD_GRACE_MS = 7 * 86_400_000;
+
 /** Where a tenant's file bytes are stored: tenant-scoped so one tenant can never name another's. */
 export const storageKeyOf = (tenantId: string, fileId: string) => `files/${tenantId}/${fileId}`;
 
@@ -55,8 +58,28 @@ export class FileStore {
         storage_key: f.storageKey,
       })
       .zadd(this.keys.tenantFiles(f.tenantId), f.createdAt, f.id);
-    if (f.expiresAt !== null) multi.pexpireat(key, f.expiresAt);
+    if (f.expiresAt !== null) {
+      // The worker's file sweeper deletes the bytes and the record when the file expires; the
+      // record's own TTL is only a backstop for Redis memory should no worker run for a week.
+      multi.zadd(this.keys.fileExpiries(), f.expiresAt, f.id);
+      multi.pexpireat(key, f.expiresAt + EXPIRED_RECORD_GRACE_MS);
+    }
     await multi.exec();
+  }
+
+  /** Files whose expiry has passed, oldest first (their records are still readable here). */
+  async expired(now: number, limit: number): Promise<{ id: string; tenantId: string; storageKey: string }[]> {
+    const ids = await this.redis.zrangebyscore(this.keys.fileExpiries(), 0, now, 'LIMIT', 0, limit);
+    const out: { id: string; tenantId: string; storageKey: string }[] = [];
+    for (const id of ids) {
+      const [tenantId, storageKey] = await this.redis.hmget(this.keys.file(id), 'tenant_id', 'storage_key');
+      if (!tenantId || !storageKey) {
+        await this.redis.zrem(this.keys.fileExpiries(), id); // record already gone
+        continue;
+      }
+      out.push({ id, tenantId, storageKey });
+    }
+    return out;
   }
 
   async get(id: string, now = Date.now()): Promise<FileRecord | null> {
@@ -116,8 +139,13 @@ export class FileStore {
     return { data: out.slice(0, opts.limit), hasMore: out.length > opts.limit };
   }
 
-  async delete(f: FileRecord): Promise<void> {
-    await this.redis.multi().del(this.keys.file(f.id)).zrem(this.keys.tenantFiles(f.tenantId), f.id).exec();
+  async delete(f: Pick<FileRecord, 'id' | 'tenantId'>): Promise<void> {
+    await this.redis
+      .multi()
+      .del(this.keys.file(f.id))
+      .zrem(this.keys.tenantFiles(f.tenantId), f.id)
+      .zrem(this.keys.fileExpiries(), f.id)
+      .exec();
   }
 }
 

@@ -59,6 +59,10 @@ export function redisKeys(prefix: string) {
     file: (fileId: string) => `${prefix}:file:${fileId}`,
     /** Sorted set: a tenant's file ids by creation time (ms), for cursor pagination. */
     tenantFiles: (tenantId: string) => `${prefix}:tenant-files:${tenantId}`,
+    /** Sorted set: ids of files with an expiry, by expires_at (ms), for the file sweeper. */
+    fileExpiries: () => `${prefix}:file-expiries`,
+    /** String: the file sweeper's lease. */
+    fileLease: () => `${prefix}:lease:files`,
     /** Hash: a batch (OpenAI's Batch object fields, counters, progress of enqueueing). */
     batch: (batchId: string) => `${prefix}:batch:${batchId}`,
     /** Sorted set: a tenant's batch ids by creation time (ms), for cursor pagination. */
