@@ -1,3 +1,4 @@
+import { redisKeys } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chat,
@@ -57,6 +58,14 @@ describe('idempotency and cancellation', () => {
 
   it('the same key with a different body is a 422 and enqueues nothing', async () => {
     const first = await submit(tenant, chat('original'), { 'Idempotency-Key': 'click-2' });
+    // No worker runs here, so anything enqueued stays visible in the queue and the open index.
+    const queued = async () => {
+      const counts = await sys.api.deps.queue.getJobCounts('prioritized', 'waiting', 'active', 'delayed');
+      return Object.values(counts).reduce((a, b) => a + b, 0);
+    };
+    const open = () => sys.api.deps.redis.zcard(redisKeys(sys.prefix).openRequests());
+    const [queuedBefore, openBefore] = [await queued(), await open()];
+    expect(queuedBefore).toBeGreaterThan(0); // the first submission is there
     const res = await tenant.call('/v1/requests', {
       method: 'POST',
       json: chat('changed'),
@@ -67,6 +76,12 @@ describe('idempotency and cancellation', () => {
     expect(body.error.code).toBe('idempotency_key_mismatch');
     expect(body.error.param).toBe('Idempotency-Key');
     expect(first.id).toMatch(/^req_/);
+    expect(await queued()).toBe(queuedBefore);
+    expect(await open()).toBe(openBefore);
+    // The key still points at the original request, unchanged.
+    const again = await submit(tenant, chat('original'), { 'Idempotency-Key': 'click-2' });
+    expect(again.id).toBe(first.id);
+    expect(await queued()).toBe(queuedBefore);
   });
 
   it('keys are scoped per tenant', async () => {

@@ -1,5 +1,7 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { RequestStore, redisKeys } from '@sluice/core';
-import { startProcess, startRedis, waitFor } from '@sluice/testkit';
+import { getFreePort, startProcess, startRedis, waitFor } from '@sluice/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnApi, spawnWorker } from './support/processes.js';
@@ -12,6 +14,31 @@ import {
   type TestTenant,
   waitTerminal,
 } from './support/system.js';
+
+/**
+ * Opens a connection and sends an HTTP request line and headers without the final blank line, so the
+ * request is in flight (a draining server must wait for it) until `finish()` completes it.
+ */
+async function openProbe(baseUrl: string, path: string) {
+  const { hostname, port } = new URL(baseUrl);
+  const socket = connect(Number(port), hostname);
+  await once(socket, 'connect');
+  let raw = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    raw += chunk;
+  });
+  const closed = once(socket, 'close');
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n`);
+  return {
+    async finish(): Promise<{ status: number; body: string }> {
+      socket.write('\r\n');
+      await closed;
+      const [head = '', body = ''] = raw.split('\r\n\r\n');
+      return { status: Number(head.split(' ')[1]), body };
+    },
+  };
+}
 
 const statusOf = async (t: TestTenant, id: string) =>
   ((await (await t.call(`/v1/requests/${id}`)).json()) as RequestJson).status;
@@ -89,6 +116,33 @@ describe('process lifecycle: SIGTERM drain, SIGKILL recovery, reconciliation', (
     }
   });
 
+  it('a job that stalls more than WORKER_MAX_STALLED_COUNT times fails with worker_lost, once', async () => {
+    // maxStalledCount 0: the first stall is one too many, so the next worker must fail it, not run it.
+    const noStalls = { ...fastRecovery, WORKER_MAX_STALLED_COUNT: '0' };
+    const a = await spawnWorker({ ...sys.env, ...noStalls }, 'worker-stalls');
+    const id = (await submit(tenant, chat('stalls once [sim:latency=5000]'))).id;
+    await waitFor(async () => (await statusOf(tenant, id)) === 'in_progress', { timeoutMs: 10_000 });
+    await a.kill();
+    const b = await sys.startWorker(noStalls);
+    try {
+      const done = await waitTerminal(tenant, id, 30_000);
+      expect(done.status).toBe('failed');
+      expect(done.error?.code).toBe('worker_lost');
+      expect(done.error?.message).toContain('stalled');
+      // Exactly one terminal state: the job is failed in BullMQ too (nothing will run it again),
+      // the record does not change afterwards, and only the killed worker ever called the upstream.
+      expect(await sys.api.deps.queue.getJobState(id)).toBe('failed');
+      await new Promise((r) => setTimeout(r, 2_500));
+      const later = (await (await tenant.call(`/v1/requests/${id}`)).json()) as RequestJson;
+      expect(later.status).toBe('failed');
+      expect(later.completed_at).toBe(done.completed_at);
+      expect(sys.sim.calls({ contains: 'stalls once ' }).count).toBeLessThanOrEqual(1);
+    } finally {
+      await b.close();
+      sys.workers.splice(0);
+    }
+  });
+
   it('the reconciler re-enqueues a stored request whose job never reached the queue', async () => {
     // What an API crash between storing and enqueueing leaves behind: a record with no job.
     const redis = new Redis(sys.redis.url);
@@ -123,6 +177,9 @@ describe('process lifecycle: SIGTERM drain, SIGKILL recovery, reconciliation', (
     const poll = fetch(`${api.url}/v1/requests/${id}?wait=25`, {
       headers: { Authorization: `Bearer ${tenant.key}` },
     });
+    // A probe that is mid-request when SIGTERM lands (its headers are not finished yet): the server
+    // waits for it before exiting, and it is answered after the signal, from the draining process.
+    const probe = await openProbe(api.url, '/readyz');
     await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();
     api.signal('SIGTERM');
@@ -130,6 +187,16 @@ describe('process lifecycle: SIGTERM drain, SIGKILL recovery, reconciliation', (
     expect(res.status).toBe(200);
     expect(((await res.json()) as RequestJson).status).toBe('queued');
     expect(Date.now() - started).toBeLessThan(5_000);
+    // Still draining (the probe holds it open): readiness fails, so no new traffic is sent here.
+    expect(
+      await fetch(`${api.url}/readyz`).then(
+        (r) => r.status,
+        () => 'refused',
+      ),
+    ).not.toBe(200);
+    const ready = await probe.finish();
+    expect(ready.status).toBe(503);
+    expect(ready.body).toContain('shutting_down');
     expect((await api.exited).code).toBe(0);
   });
 
@@ -151,6 +218,31 @@ describe('process lifecycle: SIGTERM drain, SIGKILL recovery, reconciliation', (
     } finally {
       await redis.stop();
     }
+  });
+
+  it('SIGTERM on the simulator (pnpm start:sim): it exits 0, and repeated signals do not kill it abruptly', async () => {
+    const port = await getFreePort();
+    const sim = await startProcess({
+      name: 'sim',
+      command: process.execPath,
+      args: ['--import', 'tsx', 'apps/upstream-sim/src/main.ts'],
+      env: { PORT: String(port), LOG_LEVEL: 'warn' },
+      readyUrl: `http://127.0.0.1:${port}/healthz`,
+    });
+    // A supervisor may relay a signal more than once (or Ctrl-C is pressed twice). Keep signalling
+    // until the process is gone: a signal landing after the first was handled must not kill it.
+    let gone = false;
+    void sim.exited.then(() => {
+      gone = true;
+    });
+    const deadline = Date.now() + 3_000;
+    while (!gone && Date.now() < deadline) {
+      sim.signal('SIGTERM');
+      await new Promise((r) => setImmediate(r));
+    }
+    const exit = await sim.exited;
+    expect(exit, sim.output()).toEqual({ code: 0, signal: null });
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
 
   it('a bad setting stops a process with a message naming the variable', async () => {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { getFreePort, startProcess, waitFor } from '@sluice/testkit';
+import { getFreePort, startProcess, startRedis, waitFor } from '@sluice/testkit';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 
 const exec = promisify(execFile);
@@ -72,5 +73,90 @@ describe('pnpm start', () => {
     for (const port of [apiPort, workerPort, simPort]) {
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     }
+  });
+
+  it('uses a Redis that already answers at REDIS_URL, starts none, and leaves it running when stopped', async () => {
+    const redis = await startRedis();
+    try {
+      const [apiPort, workerPort, simPort] = await Promise.all([getFreePort(), getFreePort(), getFreePort()]);
+      const proc = await startProcess({
+        name: 'pnpm-start-own-redis',
+        command: process.execPath,
+        args: ['--import', 'tsx', 'scripts/start.ts'],
+        env: {
+          REDIS_URL: redis.url,
+          PORT: String(apiPort),
+          WORKER_PORT: String(workerPort),
+          SIM_PORT: String(simPort),
+          OPENAI_API_KEY: '',
+          ADMIN_TOKEN: '',
+          LOG_LEVEL: 'warn',
+        },
+        outputLines: 400,
+      });
+      try {
+        await waitFor(() => proc.output().includes('Ctrl-C stops everything'), {
+          timeoutMs: 45_000,
+          message: 'pnpm start never printed its ready banner',
+        });
+        expect(proc.output()).toContain(`Redis: using ${redis.url}`);
+        expect(proc.output()).not.toContain('starting a local redis-server');
+        // It really uses that Redis: the development tenant it created is stored there.
+        const client = new Redis(redis.url);
+        try {
+          const tenants = await client.keys('*tenants');
+          expect(tenants.length).toBeGreaterThan(0);
+        } finally {
+          client.disconnect();
+        }
+      } finally {
+        proc.signal('SIGINT');
+        const exit = await Promise.race([
+          proc.exited,
+          new Promise<null>((r) => setTimeout(() => r(null), 50_000)),
+        ]);
+        expect(
+          exit?.code,
+          `pnpm start did not stop cleanly; its output:\n${proc.output().slice(-6000)}`,
+        ).toBe(0);
+      }
+      // Not ours to stop: the Redis that was already there still answers, with its data.
+      const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+      try {
+        expect(await client.ping()).toBe('PONG');
+        expect((await client.keys('*tenants')).length).toBeGreaterThan(0);
+      } finally {
+        client.disconnect();
+      }
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it('without Redis at REDIS_URL and no redis-server binary, exits non-zero pointing at docker compose', async () => {
+    const redisPort = await getFreePort(); // nothing listens there
+    const proc = await startProcess({
+      name: 'pnpm-start-no-redis',
+      command: process.execPath,
+      args: ['--import', 'tsx', 'scripts/start.ts'],
+      env: {
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        REDIS_SERVER_BIN: '/nonexistent/redis-server',
+        OPENAI_API_KEY: '',
+        ADMIN_TOKEN: '',
+        LOG_LEVEL: 'warn',
+      },
+    });
+    const exit = await Promise.race([
+      proc.exited,
+      new Promise<null>((r) => setTimeout(() => r(null), 30_000)),
+    ]);
+    expect(exit, proc.output()).not.toBeNull();
+    expect(exit?.code).not.toBe(0);
+    expect(exit?.code).not.toBeNull();
+    expect(proc.output()).toContain(`Redis is not reachable at redis://127.0.0.1:${redisPort}`);
+    expect(proc.output()).toContain('docker compose up -d redis');
+    // It stopped before starting anything else.
+    expect(proc.output()).not.toContain('LOCAL UPSTREAM SIMULATOR');
   });
 });

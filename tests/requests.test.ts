@@ -123,3 +123,62 @@ describe('submit → queue → worker → poll', () => {
     expect(proHigh.priority).toBe('high');
   });
 });
+
+describe('completion estimate under a backlog', () => {
+  let sys: System;
+  let tenant: TestTenant;
+
+  beforeAll(async () => {
+    // Its own system, so the fleet's recent throughput is exactly what this test completes.
+    sys = await startSystem();
+    tenant = await sys.createTenant('pro');
+  });
+  afterAll(() => sys?.close());
+
+  it('a queued request behind others gets a non-null estimate that grows with its queue position', async () => {
+    const COMPLETED = 12;
+    const done = await Promise.all(
+      Array.from({ length: COMPLETED }, async (_, i) =>
+        waitTerminal(tenant, (await submit(tenant, chat(`warm ${i}`))).id),
+      ),
+    );
+    expect(done.every((d) => d.status === 'completed')).toBe(true);
+    // Throughput is measured over finished 10-second buckets: wait until the current one has closed.
+    await new Promise((r) => setTimeout(r, 10_000 - (Date.now() % 10_000) + 100));
+
+    // No worker from here on: a backlog of 10, in submission order (one tier, one priority).
+    await sys.workers[0]?.close();
+    sys.workers.splice(0);
+    const BACKLOG = 10;
+    const queued: string[] = [];
+    for (let i = 0; i < BACKLOG; i++) queued.push((await submit(tenant, chat(`backlog ${i}`))).id);
+
+    const nowSeconds = Date.now() / 1000;
+    const views = await Promise.all(
+      queued.map(async (id) => {
+        const res = await tenant.call(`/v1/requests/${id}`);
+        return {
+          body: (await res.json()) as RequestJson,
+          retryAfter: Number(res.headers.get('retry-after')),
+        };
+      }),
+    );
+    const etas = views.map((v) => {
+      expect(v.body.status).toBe('queued');
+      expect(v.body.estimated_completion_at).not.toBeNull();
+      expect(v.retryAfter).toBeGreaterThanOrEqual(1);
+      expect(v.retryAfter).toBeLessThanOrEqual(30);
+      return v.body.estimated_completion_at as number;
+    });
+    // 12 completions in the last minute is 0.2 per second: the last of 10 is about 50 s away, the
+    // first about 5 s. Plausible, not exact: a few seconds of slack for clocks and rounding.
+    const last = etas[BACKLOG - 1] as number;
+    const first = etas[0] as number;
+    expect(last - nowSeconds).toBeGreaterThan(40);
+    expect(last - nowSeconds).toBeLessThan(60);
+    expect(first - nowSeconds).toBeGreaterThan(0);
+    expect(first - nowSeconds).toBeLessThan(10);
+    for (let i = 1; i < BACKLOG; i++) expect(etas[i]).toBeGreaterThan(etas[i - 1] as number);
+    expect(views[BACKLOG - 1]?.retryAfter).toBeGreaterThan(views[0]?.retryAfter as number);
+  });
+});

@@ -1,4 +1,5 @@
 import { redisKeys } from '@sluice/core';
+import { getFreePort, startProcess, waitFor } from '@sluice/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chat, type System, startSystem, submit, type TestTenant, waitTerminal } from './support/system.js';
@@ -29,6 +30,44 @@ describe('server errors', () => {
     expect(body.error.type).toBe('server_error');
     expect(body.error.message).toContain(requestId);
     expect(body.error.message).not.toMatch(/JSON|SyntaxError|at \w+ \(/);
+
+    // The same failure in a real API process: the stack goes to its log, tagged with the request
+    // id the client was given, and the response carries none of it.
+    const port = await getFreePort();
+    const api = await startProcess({
+      name: 'api-500',
+      command: process.execPath,
+      args: ['--import', 'tsx', 'apps/api/src/main.ts'],
+      env: { ...sys.env, PORT: String(port), LOG_LEVEL: 'error' },
+      readyUrl: `http://127.0.0.1:${port}/readyz`,
+    });
+    try {
+      const res500 = await fetch(`http://127.0.0.1:${port}/v1/requests/${a.id}`, {
+        headers: { Authorization: `Bearer ${tenant.key}` },
+      });
+      expect(res500.status).toBe(500);
+      const id500 = res500.headers.get('x-request-id');
+      expect(id500).toBeTruthy();
+      const text = await res500.text();
+      expect(text).toContain(id500);
+      expect(text).not.toMatch(/SyntaxError|JSON|\.ts|node_modules|stack|metadata|at \w+/);
+      await waitFor(() => api.output().includes(id500 as string), { timeoutMs: 5_000 });
+      const logged = api
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map(
+          (line) =>
+            JSON.parse(line) as { requestId?: string; msg?: string; err?: { type?: string; stack?: string } },
+        )
+        .find((entry) => entry.requestId === id500);
+      expect(logged?.msg).toBe('unhandled error');
+      expect(logged?.err?.type).toBe('SyntaxError');
+      expect(logged?.err?.stack).toMatch(/^SyntaxError: .*JSON/);
+      expect(logged?.err?.stack).toMatch(/\n\s+at .+\.ts:\d+/); // frames in our own code
+    } finally {
+      await api.stop();
+    }
   });
 
   it('with Redis down the API answers 503 (readyz too) and recovers when Redis is back', async () => {

@@ -31,12 +31,17 @@ try {
     'upstream simulator listening',
   );
 
+  let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, 'stopping');
     void sim.close().then(() => process.exit(0));
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // on, not once: with no listener left, a second signal (relayed by a supervisor, or Ctrl-C pressed
+  // twice) would kill the process with the signal instead of letting it exit 0.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 } catch (error) {
   logger.fatal({ err: error }, 'could not start the upstream simulator');
   process.exit(1);
