@@ -32,10 +32,13 @@ export async function enqueueBatchLines(
   /** Writes a chunk's records and jobs; false when the batch stopped first and nothing was written. */
   const write = async (lines: Line[]): Promise<boolean> => {
     // A batch cancelled or expired meanwhile gets no more lines.
-    if (stopped || (await deps.batches.status(batch.id)) !== 'in_progress') {
+    const state = stopped ? null : await deps.batches.enqueueState(batch.id);
+    if (state?.status !== 'in_progress') {
       stopped = true;
       return false;
     }
+    // Lines queued after the sweeper promoted the batch (its window is running out) join at that place.
+    const priority = state.promotedPriority ?? batchLinePriority();
     await deps.requests.createBatchLines({
       tenantId: tenant.id,
       tier: tenant.tier,
@@ -49,7 +52,7 @@ export async function enqueueBatchLines(
       lines.map((l) => ({
         name: 'completion',
         data: { requestId: l.id, tenantId: tenant.id },
-        opts: completionJobOptions(l.id, batchLinePriority(), { maxAttempts: deps.maxAttempts }),
+        opts: completionJobOptions(l.id, priority, { maxAttempts: deps.maxAttempts }),
       })),
     );
     return true;

@@ -194,6 +194,15 @@ export class BatchStore {
     return (await this.redis.hget(this.keys.batch(id), 'status')) as BatchStatus | null;
   }
 
+  /** What enqueueing needs before each chunk: the status, and the priority a promotion set (if any). */
+  async enqueueState(id: string): Promise<{ status: BatchStatus | null; promotedPriority: number | null }> {
+    const [status, promoted] = await this.redis.hmget(this.keys.batch(id), 'status', 'promoted_priority');
+    return {
+      status: (status ?? null) as BatchStatus | null,
+      promotedPriority: promoted ? Number(promoted) : null,
+    };
+  }
+
   async setFields(id: string, fields: Record<string, string>): Promise<void> {
     await this.redis.hset(this.keys.batch(id), fields);
   }
