@@ -95,8 +95,7 @@ describe('rate limits: use the budget, never trip it', () => {
       (
         await fetch(`${sys.workers[0]?.url}/metrics`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })
       ).text();
-    // The per-scope gauges are filled while a scrape is collected, so they lag one scrape behind.
-    await scrape();
+    // The first scrape already carries them: each gauge reads the shared state as it is collected.
     const metrics = await scrape();
     for (const name of [
       'sluice_ratelimit_concurrency_limit',

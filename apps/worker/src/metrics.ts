@@ -38,33 +38,58 @@ export function createWorkerMetrics(redis: Redis, keys: RedisKeys) {
     registers: [registry],
   });
   // The controller's shared state, read from Redis at scrape time (the same from every replica).
-  const labels = ['upstream', 'model'] as const;
-  const gauge = (name: string, help: string) =>
-    new Gauge({ name, help, labelNames: labels, registers: [registry] });
-  const g = {
-    limit: gauge('sluice_ratelimit_concurrency_limit', 'Calls in flight the controller allows'),
-    inFlight: gauge('sluice_ratelimit_in_flight', 'Calls in flight across the fleet'),
-    remR: gauge('sluice_ratelimit_remaining_requests', 'Request budget left (controller model)'),
-    remT: gauge('sluice_ratelimit_remaining_tokens', 'Token budget left (controller model)'),
-    paused: gauge('sluice_ratelimit_paused_seconds', 'Seconds until a 429 pause ends'),
-    open: gauge('sluice_breaker_open', '1 when the circuit breaker is open, 0.5 half-open, 0 closed'),
+  // prom-client collects all metrics of a scrape concurrently, so each gauge fills itself from one
+  // shared read per scrape (reused for half a second) rather than one gauge setting the others,
+  // which would only show in the next scrape.
+  let snapshot: { at: number; states: ReturnType<typeof readControllerState> } | undefined;
+  const states = () => {
+    if (!snapshot || Date.now() - snapshot.at > 500) {
+      snapshot = { at: Date.now(), states: readControllerState(redis, keys) };
+    }
+    return snapshot.states;
   };
+  type State = Awaited<ReturnType<typeof readControllerState>>[number];
+  const scopeGauge = (name: string, help: string, value: (s: State) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['upstream', 'model'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset(); // scopes that are gone disappear
+        for (const s of await states()) this.set({ upstream: s.upstreamId, model: s.model }, value(s));
+      },
+    });
+  scopeGauge(
+    'sluice_ratelimit_concurrency_limit',
+    'Calls in flight the controller allows',
+    (s) => s.concurrencyLimit ?? 0,
+  );
+  scopeGauge('sluice_ratelimit_in_flight', 'Calls in flight across the fleet', (s) => s.inFlight);
+  scopeGauge(
+    'sluice_ratelimit_remaining_requests',
+    'Request budget left (controller model)',
+    (s) => s.remaining.requests ?? -1,
+  );
+  scopeGauge(
+    'sluice_ratelimit_remaining_tokens',
+    'Token budget left (controller model)',
+    (s) => s.remaining.tokens ?? -1,
+  );
+  scopeGauge(
+    'sluice_ratelimit_paused_seconds',
+    'Seconds until a 429 pause ends',
+    (s) => s.pausedForMs / 1000,
+  );
+  scopeGauge('sluice_breaker_open', '1 when the circuit breaker is open, 0.5 half-open, 0 closed', (s) =>
+    s.breaker.state === 'open' ? 1 : s.breaker.state === 'half_open' ? 0.5 : 0,
+  );
   new Gauge({
     name: 'sluice_ratelimit_scopes',
     help: 'Upstream+model scopes the controller tracks',
     registers: [registry],
     async collect() {
-      const states = await readControllerState(redis, keys);
-      this.set(states.length);
-      for (const s of states) {
-        const l = { upstream: s.upstreamId, model: s.model };
-        g.limit.set(l, s.concurrencyLimit ?? 0);
-        g.inFlight.set(l, s.inFlight);
-        g.remR.set(l, s.remaining.requests ?? -1);
-        g.remT.set(l, s.remaining.tokens ?? -1);
-        g.paused.set(l, s.pausedForMs / 1000);
-        g.open.set(l, s.breaker.state === 'open' ? 1 : s.breaker.state === 'half_open' ? 0.5 : 0);
-      }
+      this.set((await states()).length);
     },
   });
   return { registry, upstreamCalls, upstreamLatency, requestsFinished, inFlight, reconciled };
