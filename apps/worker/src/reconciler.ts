@@ -19,6 +19,8 @@ export interface ReconcilerDeps {
   requests: RequestStore;
   metrics: WorkerMetrics;
   log: Logger;
+  /** Called after the reconciler ends a request, as the processor does (queues its webhooks now). */
+  onFinished?: (requestId: string) => void;
   maxAttempts: number;
   /** How often to sweep, ms. */
   intervalMs: number;
@@ -121,6 +123,8 @@ export class Reconciler {
             offset--;
             log.warn({ requestId: id, state }, 'reconciler failed a request whose job had ended');
             metrics.reconciled.inc({ action: 'failed' });
+            metrics.requestsFinished.inc({ status: 'failed', code: 'worker_lost' });
+            this.deps.onFinished?.(id);
             repaired++;
           }
         }

@@ -164,6 +164,7 @@ export async function startWorker(
     requests,
     metrics,
     log,
+    onFinished,
     maxAttempts: config.MAX_ATTEMPTS,
     intervalMs: config.RECONCILE_INTERVAL_MS,
     minAgeMs: config.RECONCILE_MIN_AGE_MS,
