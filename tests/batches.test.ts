@@ -545,10 +545,15 @@ describe('file size limit and expiry', () => {
       const file = await upload({ anchor: 'created_at', seconds });
       expect(file.expires_at).toBe(file.created_at + seconds);
       expect((await openai.files.retrieve(file.id)).expires_at).toBe(file.created_at + seconds);
-      // The record itself goes when the file expires.
-      const ttl = await sys.api.deps.redis.pttl(redisKeys(sys.prefix).file(file.id));
-      expect(ttl).toBeGreaterThan((seconds - 60) * 1000);
-      expect(ttl).toBeLessThanOrEqual(seconds * 1000);
+      // The worker's file sweeper deletes it at expires_at (bytes and record)...
+      const keys = redisKeys(sys.prefix);
+      const due = Number(await sys.api.deps.redis.zscore(keys.fileExpiries(), file.id));
+      expect(Math.floor(due / 1000)).toBe(file.created_at + seconds);
+      // ...and the record's own TTL is a backstop a week later, should no worker run.
+      const ttl = await sys.api.deps.redis.pttl(keys.file(file.id));
+      const week = 7 * 86_400_000;
+      expect(ttl).toBeGreaterThan((seconds - 60) * 1000 + week);
+      expect(ttl).toBeLessThanOrEqual(seconds * 1000 + week);
     }
 
     const plain = await upload();
