@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../config.js';
-import { DeliveryFailedError, deliveryJobOptions, parseRetryAfterMs, webhookBackoffMs } from './deliver.js';
+import {
+  DeliveryFailedError,
+  deliveryJobOptions,
+  MAX_RETRY_AFTER_MS,
+  parseRetryAfterMs,
+  webhookBackoffMs,
+} from './deliver.js';
 
 const S = 1_000;
 const MIN = 60 * S;
@@ -84,6 +90,9 @@ describe('webhook retry schedule', () => {
     expect(webhookBackoffMs(1, schedule, asked(null), () => 0.5)).toBe(5 * S);
     // Only a DeliveryFailedError carries an ask.
     expect(webhookBackoffMs(1, schedule, new Error('other'), () => 0.5)).toBe(5 * S);
+    // An ask beyond a day is capped at a day.
+    expect(webhookBackoffMs(1, schedule, asked(365 * 24 * 3_600 * S), () => 0.5)).toBe(MAX_RETRY_AFTER_MS);
+    expect(MAX_RETRY_AFTER_MS).toBe(24 * 3_600 * S);
   });
 });
 

@@ -40,7 +40,10 @@ export function deliveryJobOptions(jobId: string, schedule: readonly number[]): 
   };
 }
 
-/** The wait before attempt `attemptsMade + 1`: the schedule's gap ±10%, or longer if the receiver asked. */
+/**
+ * The wait before attempt `attemptsMade + 1`: the schedule's gap ±10%, or longer if the receiver asked
+ * (Retry-After, at most MAX_RETRY_AFTER_MS).
+ */
 export function webhookBackoffMs(
   attemptsMade: number,
   schedule: readonly number[],
@@ -52,8 +55,12 @@ export function webhookBackoffMs(
   const gap = Math.max(0, at - previous);
   const jittered = Math.round(gap * (0.9 + random() * 0.2));
   const asked = err instanceof DeliveryFailedError ? (err.retryAfterMs ?? 0) : 0;
-  return Math.max(jittered, asked);
+  // A receiver may slow us down, but not park a message beyond a day (a bogus or hostile header).
+  return Math.max(jittered, Math.min(asked, MAX_RETRY_AFTER_MS));
 }
+
+/** The longest Retry-After a receiver can impose on one retry. */
+export const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
 
 /** Retry-After as seconds or an HTTP date, in ms; null when absent or unreadable. */
 export function parseRetryAfterMs(value: string | string[] | undefined): number | null {
