@@ -262,6 +262,28 @@ describe('signed webhooks', () => {
     expect(rx.at('/hang')[3]?.headers['webhook-id']).toBe(d?.webhook_id);
   });
 
+  it("a test event to a failing receiver gets the worker's schedule of attempts, no more", async () => {
+    const t = await sys.createTenant('pro');
+    const ep = await register(t, '/test-fails');
+    rx.on('/test-fails', (_n, res) => res.writeHead(500).end());
+    const test = await json<DeliveryJson>(
+      await t.call(`/v1/webhooks/${ep.id}/test`, { method: 'POST' }),
+      202,
+    );
+    await waitFor(
+      async () =>
+        (await json<{ data: DeliveryJson[] }>(await t.call(`/v1/webhooks/${ep.id}/deliveries`))).data[0]
+          ?.status === 'failed',
+      { timeoutMs: 15_000, message: 'the test delivery never gave up' },
+    );
+    await new Promise((r) => setTimeout(r, 1_500));
+    // WEBHOOK_RETRY_SCHEDULE_MS here has three entries: three attempts, all the same message.
+    expect(rx.at('/test-fails')).toHaveLength(3);
+    expect(new Set(rx.at('/test-fails').map((r) => r.headers['webhook-id']))).toEqual(
+      new Set([test.webhook_id]),
+    );
+  });
+
   it('after a rotation deliveries carry both signatures; each secret verifies', async () => {
     const t = await sys.createTenant('pro');
     const ep = await register(t, '/rotate');

@@ -5,6 +5,7 @@ import {
   deliveryJobOptions,
   MAX_RETRY_AFTER_MS,
   parseRetryAfterMs,
+  retryJitter,
   webhookBackoffMs,
 } from './deliver.js';
 
@@ -93,6 +94,20 @@ describe('webhook retry schedule', () => {
     // An ask beyond a day is capped at a day.
     expect(webhookBackoffMs(1, schedule, asked(365 * 24 * 3_600 * S), () => 0.5)).toBe(MAX_RETRY_AFTER_MS);
     expect(MAX_RETRY_AFTER_MS).toBe(24 * 3_600 * S);
+  });
+});
+
+describe('retryJitter', () => {
+  it('is the same for the same job and attempt (so next_retry_at matches the real backoff) and varies otherwise', () => {
+    const a = retryJitter('deliver_d1', 3)();
+    expect(retryJitter('deliver_d1', 3)()).toBe(a);
+    expect(a).toBeGreaterThanOrEqual(0);
+    expect(a).toBeLessThan(1);
+    const spread = new Set(Array.from({ length: 50 }, (_, i) => retryJitter(`deliver_d${i}`, 1)()));
+    expect(spread.size).toBe(50);
+    const values = [...spread];
+    expect(Math.min(...values)).toBeLessThan(0.2);
+    expect(Math.max(...values)).toBeGreaterThan(0.8);
   });
 });
 

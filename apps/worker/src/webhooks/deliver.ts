@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type Delivery,
   type Logger,
@@ -61,6 +62,17 @@ export function webhookBackoffMs(
 
 /** The longest Retry-After a receiver can impose on one retry. */
 export const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
+
+/**
+ * The jitter of one retry, fixed by the delivery job and attempt: BullMQ's backoff and the
+ * `next_retry_at` shown in the deliveries log compute the same value, so the log is exact.
+ */
+export function retryJitter(jobId: string | undefined, attemptsMade: number): () => number {
+  const digest = createHash('sha256')
+    .update(`${jobId ?? ''}:${attemptsMade}`)
+    .digest();
+  return () => digest.readUInt32BE(0) / 0x1_0000_0000;
+}
 
 /** Retry-After as seconds or an HTTP date, in ms; null when absent or unreadable. */
 export function parseRetryAfterMs(value: string | string[] | undefined): number | null {
@@ -136,7 +148,10 @@ export function createDeliveryProcessor(deps: {
       log.warn({ endpointId: endpoint.id }, 'webhook endpoint failing for too long; disabled');
       throw new UnrecoverableError('endpoint disabled');
     }
-    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    // The worker's schedule decides how many attempts a message gets, whoever queued the job (the
+    // API's test and manual deliveries do not know the worker's schedule).
+    const last =
+      job.attemptsMade + 1 >= Math.min(job.opts.attempts ?? 1, Math.max(1, options.schedule.length));
     const asked = code === 429 || code === 503 ? parseRetryAfterMs(result.headers['retry-after']) : null;
     const nextDelay = last
       ? null
@@ -144,7 +159,7 @@ export function createDeliveryProcessor(deps: {
           job.attemptsMade + 1,
           options.schedule,
           new DeliveryFailedError(error, asked),
-          () => 0.5,
+          retryJitter(job.id, job.attemptsMade + 1),
         );
     await record(
       delivery,

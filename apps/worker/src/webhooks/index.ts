@@ -11,7 +11,7 @@ import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerConfig } from '../config.js';
 import type { InFlight } from '../inflight.js';
-import { createDeliveryProcessor, webhookBackoffMs } from './deliver.js';
+import { createDeliveryProcessor, retryJitter, webhookBackoffMs } from './deliver.js';
 import { dispatchBatchEvent, dispatchRequestEvent } from './dispatch.js';
 
 export { OutboxSweeper } from './outbox.js';
@@ -67,8 +67,10 @@ export function startWebhookWorker(deps: {
       stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
       settings: {
-        backoffStrategy: (attemptsMade, type, err) =>
-          type === 'webhook' ? webhookBackoffMs(attemptsMade, schedule, err) : 1_000 * 2 ** attemptsMade,
+        backoffStrategy: (attemptsMade, type, err, job) =>
+          type === 'webhook'
+            ? webhookBackoffMs(attemptsMade, schedule, err, retryJitter(job?.id, attemptsMade))
+            : 1_000 * 2 ** attemptsMade,
       },
     },
   );

@@ -7,8 +7,11 @@ import { loadOwnEndpoint } from './endpoints.js';
 
 const DELIVERY_JOB = { removeOnComplete: true, removeOnFail: { age: 7 * 86_400 } } as const;
 
-/** The worker's retry schedule is the worker's business; a manual or test delivery is one job with its attempts. */
-const ATTEMPTS = 10;
+/**
+ * The worker's retry schedule (WEBHOOK_RETRY_SCHEDULE_MS) decides how many attempts a test event
+ * gets: the worker stops at the schedule's end. This is only an upper bound for BullMQ.
+ */
+const ATTEMPTS = 100;
 
 async function deliveryView(deps: ApiDeps, d: Delivery) {
   return {
