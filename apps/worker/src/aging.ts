@@ -8,6 +8,7 @@ import {
 } from '@sluice/core';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { PeriodicSweep, takeLease } from './periodic.js';
 
 export { AGED_PRIORITY };
 
@@ -21,10 +22,7 @@ const PAGE = 500;
  * A sweep never looks behind its watermark again, so the place an aged job earned must survive its
  * retries (see retryPriority) and a re-enqueue by the reconciler (which ages by the watermark too).
  */
-export class AgingSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-
+export class AgingSweeper extends PeriodicSweep {
   constructor(
     private readonly deps: {
       redis: Redis;
@@ -35,29 +33,14 @@ export class AgingSweeper {
       maxWaitMs: number;
       intervalMs: number;
     },
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .catch((err) => this.deps.log.warn({ err: String(err) }, 'aging sweep failed'))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.deps.intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  ) {
+    super('aging sweep', deps);
   }
 
   /** One pass; returns how many jobs were promoted. */
   async sweep(now = Date.now()): Promise<number> {
     const { redis, keys, queue, requests, log } = this.deps;
-    const lease = await redis.set(keys.agingLease(), String(process.pid), 'PX', this.deps.intervalMs, 'NX');
-    if (lease !== 'OK') return 0;
+    if (!(await takeLease(redis, keys.agingLease(), this.deps.intervalMs))) return 0;
     const from = Number((await redis.get(keys.agingWatermark())) ?? 0);
     const until = now - this.deps.maxWaitMs;
     if (until <= from) return 0;

@@ -1,6 +1,7 @@
 import type { FileStore, Logger, RedisKeys } from '@sluice/core';
 import type { FileStorage } from '@sluice/storage';
 import type { Redis } from 'ioredis';
+import { PeriodicSweep, takeLease } from './periodic.js';
 
 const PAGE = 200;
 
@@ -9,10 +10,7 @@ const PAGE = 200;
  * crash in between leaves the file listed for the next pass rather than bytes nobody can find.
  * One replica at a time (a lease); the API already answers 404 for an expired file.
  */
-export class FileSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-
+export class FileSweeper extends PeriodicSweep {
   constructor(
     private readonly deps: {
       redis: Redis;
@@ -22,29 +20,14 @@ export class FileSweeper {
       log: Logger;
       intervalMs: number;
     },
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .catch((err) => this.deps.log.warn({ err: String(err) }, 'file sweep failed'))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.deps.intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  ) {
+    super('file sweep', deps);
   }
 
   /** One pass; returns how many files it deleted. */
   async sweep(now = Date.now()): Promise<number> {
     const { redis, keys, files, storage, log } = this.deps;
-    const lease = await redis.set(keys.fileLease(), String(process.pid), 'PX', this.deps.intervalMs, 'NX');
-    if (lease !== 'OK') return 0;
+    if (!(await takeLease(redis, keys.fileLease(), this.deps.intervalMs))) return 0;
     let deleted = 0;
     for (const f of await files.expired(now, PAGE)) {
       await storage.delete(f.storageKey);

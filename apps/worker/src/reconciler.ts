@@ -11,6 +11,7 @@ import {
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerMetrics } from './metrics.js';
+import { PeriodicSweep, takeLease } from './periodic.js';
 
 export interface ReconcilerDeps {
   redis: Redis;
@@ -36,41 +37,15 @@ const PAGE = 500;
  * enqueueing: re-enqueue) or failed outside the processor (stalled too often: mark failed). One
  * replica sweeps at a time, holding a lease in Redis.
  */
-export class Reconciler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-
-  constructor(private readonly deps: ReconcilerDeps) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .then(() => undefined)
-        .catch((err) => this.deps.log.warn({ err: String(err) }, 'reconcile sweep failed'))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.deps.intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+export class Reconciler extends PeriodicSweep {
+  constructor(private readonly deps: ReconcilerDeps) {
+    super('reconcile sweep', deps);
   }
 
   /** One pass; returns the number of repaired requests. */
   async sweep(now = Date.now()): Promise<number> {
     const { redis, keys, queue, requests, log, metrics } = this.deps;
-    const lease = await redis.set(
-      keys.reconcilerLease(),
-      String(process.pid),
-      'PX',
-      this.deps.intervalMs,
-      'NX',
-    );
-    if (lease !== 'OK') return 0;
+    if (!(await takeLease(redis, keys.reconcilerLease(), this.deps.intervalMs))) return 0;
     let repaired = 0;
     let offset = 0;
     // Requests created up to the aging watermark were aged (or would have been, had their job been

@@ -9,6 +9,7 @@ import {
 } from '@sluice/core';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { PeriodicSweep, takeLease } from '../periodic.js';
 
 /**
  * Watches every active batch (one replica at a time): queues its finalize step once every line has
@@ -16,10 +17,7 @@ import type { Redis } from 'ioredis';
  * runs out (ahead of the free tier `promoteBeforeMs` before expiry, ahead of every tier `urgentBeforeMs`
  * before), so interactive traffic cannot starve a batch past its window.
  */
-export class BatchSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-
+export class BatchSweeper extends PeriodicSweep {
   constructor(
     private readonly deps: {
       redis: Redis;
@@ -31,28 +29,13 @@ export class BatchSweeper {
       promoteBeforeMs: number;
       urgentBeforeMs: number;
     },
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .catch((err) => this.deps.log.warn({ err: String(err) }, 'batch sweep failed'))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.deps.intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  ) {
+    super('batch sweep', deps);
   }
 
   async sweep(now = Date.now()): Promise<void> {
     const { redis, keys, batches, queue } = this.deps;
-    const lease = await redis.set(keys.batchLease(), String(process.pid), 'PX', this.deps.intervalMs, 'NX');
-    if (lease !== 'OK') return;
+    if (!(await takeLease(redis, keys.batchLease(), this.deps.intervalMs))) return;
     for (const id of await batches.active()) {
       const b = await batches.get(id);
       if (!b) {

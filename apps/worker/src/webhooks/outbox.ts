@@ -7,6 +7,7 @@ import {
 } from '@sluice/core';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { PeriodicSweep, takeLease } from '../periodic.js';
 
 /** Outbox entries younger than this are left to the path that finished the request. */
 const MIN_AGE_MS = 5_000;
@@ -18,10 +19,7 @@ const PAGE = 500;
  * step never happened (a crash in between, Redis gone for a moment), this sweep queues it. Dispatch
  * removes the entry; its job id makes a double queueing harmless.
  */
-export class OutboxSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-
+export class OutboxSweeper extends PeriodicSweep {
   constructor(
     private readonly deps: {
       redis: Redis;
@@ -30,29 +28,14 @@ export class OutboxSweeper {
       log: Logger;
       intervalMs: number;
     },
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .catch((err) => this.deps.log.warn({ err: String(err) }, 'outbox sweep failed'))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.deps.intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  ) {
+    super('outbox sweep', deps);
   }
 
   /** One pass; returns how many dispatches it queued. */
   async sweep(now = Date.now()): Promise<number> {
     const { redis, keys, queue } = this.deps;
-    const lease = await redis.set(keys.outboxLease(), String(process.pid), 'PX', this.deps.intervalMs, 'NX');
-    if (lease !== 'OK') return 0;
+    if (!(await takeLease(redis, keys.outboxLease(), this.deps.intervalMs))) return 0;
     const ids = await redis.zrangebyscore(keys.webhookOutbox(), 0, now - MIN_AGE_MS, 'LIMIT', 0, PAGE);
     // Requests and batches share the outbox; a batch's id says which it is.
     for (const id of ids) {
