@@ -83,6 +83,8 @@ describe('Batch API driven by the official openai SDK', () => {
       bytes: Buffer.byteLength(jsonl),
     });
     expect(file.id).toMatch(/^file-/);
+    // Without expires_after a batch file expires after 30 days, as on OpenAI.
+    expect(file.expires_at).toBe(file.created_at + 30 * 86_400);
     expect((await openai.files.retrieve(file.id)).id).toBe(file.id);
 
     const batch = await openai.batches.create({
@@ -447,7 +449,11 @@ describe('file size limit and expiry', () => {
   const limit = 64 * 1024;
   let sys: System;
   beforeAll(async () => {
-    sys = await startSystem({ workers: 0, apiEnv: { FILE_MAX_BYTES: String(limit) } });
+    // FILE_DEFAULT_EXPIRY_SECONDS=0: files sent without expires_after are kept until deleted.
+    sys = await startSystem({
+      workers: 0,
+      apiEnv: { FILE_MAX_BYTES: String(limit), FILE_DEFAULT_EXPIRY_SECONDS: '0' },
+    });
   });
   afterAll(() => sys?.close());
 
@@ -529,7 +535,7 @@ describe('file size limit and expiry', () => {
     expect(await leftovers(tenant)).toEqual({ stored: [exact.id], records: 1, listed: 1 });
   });
 
-  it('expires_after sets expires_at = created_at + seconds; bad values answer 400 naming the param; default null', async () => {
+  it('expires_after sets expires_at = created_at + seconds; bad values answer 400 naming the param; none with FILE_DEFAULT_EXPIRY_SECONDS=0', async () => {
     const tenant = await sys.createTenant('pro');
     const openai = client(tenant);
     const upload = async (expires_after?: unknown) =>

@@ -11,6 +11,11 @@ export const apiEnvSchema = z.object({
   MAX_BODY_BYTES: envInt(2 * 1024 * 1024, 1024),
   /** Largest uploaded file (`POST /v1/files`). Default 209715200 (200 MB, OpenAI's limit for batch input). */
   FILE_MAX_BYTES: envInt(200 * 1024 * 1024, 1),
+  /**
+   * Expiry of an uploaded file sent without `expires_after`, seconds; 0 keeps it until deleted.
+   * Default 2592000 (30 days, as OpenAI does for purpose=batch).
+   */
+  FILE_DEFAULT_EXPIRY_SECONDS: envInt(30 * 86_400, 0),
   /** Attempts per request, first call included. Default 5. */
   MAX_ATTEMPTS: envInt(5, 1, 50),
   /** Retention of finished request records. Default 86400 (24 h). */

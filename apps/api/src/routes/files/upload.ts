@@ -73,7 +73,7 @@ export function registerUpload(app: Hono<ApiEnv>, deps: ApiDeps) {
       if (parsed.bytes === 0) throw new ApiError('invalid_request', 'The file is empty.', 'file');
       // One clock reading for both, so expires_at is exactly created_at + seconds.
       const createdAt = Date.now();
-      const expiresAt = expiry(parsed.fields, createdAt);
+      const expiresAt = expiry(parsed.fields, createdAt, deps.config.FILE_DEFAULT_EXPIRY_SECONDS);
       const record = {
         id,
         tenantId: tenant.id,
@@ -144,11 +144,16 @@ function receive(
   });
 }
 
-/** `expires_after[anchor]=created_at`, `expires_after[seconds]=3600..2592000`; default: no expiry. */
-function expiry(fields: Record<string, string>, createdAt: number): number | null {
+/**
+ * `expires_after[anchor]=created_at`, `expires_after[seconds]=3600..2592000`; without them,
+ * `defaultSeconds` (FILE_DEFAULT_EXPIRY_SECONDS; 0 = no expiry).
+ */
+function expiry(fields: Record<string, string>, createdAt: number, defaultSeconds: number): number | null {
   const seconds = fields['expires_after[seconds]'];
   const anchor = fields['expires_after[anchor]'];
-  if (seconds === undefined && anchor === undefined) return null;
+  if (seconds === undefined && anchor === undefined) {
+    return defaultSeconds > 0 ? createdAt + defaultSeconds * 1000 : null;
+  }
   if (anchor !== 'created_at') {
     throw new ApiError(
       'invalid_request',
