@@ -7,7 +7,6 @@
  * interactive requests sent meanwhile. Sends traffic only to processes it starts on 127.0.0.1, stops by
  * itself, prints a table and records it in docs/BENCHMARKS.md. Method: bench/lib/batch-report.ts.
  */
-import os from 'node:os';
 import {
   API_RSS_GOAL_BYTES,
   type BatchReport,
@@ -15,11 +14,20 @@ import {
   ENQUEUE_GOAL_SECONDS,
   markdownSection,
   textReport,
-  writeDoc,
 } from './lib/batch-report.js';
 import { type BatchSettings, runBatch } from './lib/batch-run.js';
+import {
+  type CommonOptions,
+  integerFlag,
+  limitRun,
+  parseFlags,
+  program,
+  publish,
+  runMain,
+  startRun,
+} from './lib/cli.js';
 import type { Limits } from './lib/config.js';
-import { DOC_PATH, runInfo } from './lib/report.js';
+import { loadAverage } from './lib/output.js';
 
 const DEFAULT_LINES = 50_000;
 const QUICK_LINES = 5_000;
@@ -40,21 +48,18 @@ const QUICK_RUN_LIMIT_SECONDS = 300;
 const DRAIN_LIMIT_SECONDS = 330;
 const QUICK_DRAIN_LIMIT_SECONDS = 120;
 
-const USAGE = `Usage: pnpm bench:batch [options]
-
-  --quick              ${QUICK_LINES.toLocaleString('en-US')} lines instead of ${DEFAULT_LINES.toLocaleString('en-US')}, 10 s of interactive traffic after enqueueing:
+const PROGRAM = program(
+  'batch',
+  `  --quick              ${QUICK_LINES.toLocaleString('en-US')} lines instead of ${DEFAULT_LINES.toLocaleString('en-US')}, 10 s of interactive traffic after enqueueing:
                        a smoke run of about a minute
   --lines <n>          lines in the batch file (1..50000)
   --rpm <n>            the simulator's request limit per minute, enforced over 1 s windows (default ${DEFAULT_RPM})
   --drain-limit <s>    stop measuring the drain after this long and report its rate and projected time
                        (default 1.5 x the ideal drain time + 30 s, at most ${DRAIN_LIMIT_SECONDS} s; --quick at most ${QUICK_DRAIN_LIMIT_SECONDS} s)
-  --no-write           print the results only; do not update docs/BENCHMARKS.md
-  --help               this text
-`;
+`,
+);
 
-interface Options {
-  quick: boolean;
-  write: boolean;
+interface Options extends CommonOptions {
   lines?: number;
   rpm: number;
   drainLimit?: number;
@@ -62,73 +67,21 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const options: Options = { quick: false, write: true, rpm: DEFAULT_RPM };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    const [flag, inline] = arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === '') fail(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--quick':
-        options.quick = true;
-        break;
-      case '--no-write':
-        options.write = false;
-        break;
-      case '--lines': {
-        const n = Number(value());
-        if (!(Number.isInteger(n) && n >= 1 && n <= 50_000)) fail('--lines must be an integer in 1..50000');
-        options.lines = n;
-        break;
-      }
-      case '--rpm': {
-        const n = Number(value());
-        if (!(Number.isInteger(n) && n >= 60 && n <= 600_000)) fail('--rpm must be an integer in 60..600000');
-        options.rpm = n;
-        break;
-      }
-      case '--drain-limit': {
-        const n = Number(value());
-        if (!(Number.isInteger(n) && n >= 5 && n <= 3_600))
-          fail('--drain-limit must be an integer in 5..3600');
-        options.drainLimit = n;
-        break;
-      }
-      case '--help':
-      case '-h':
-        process.stdout.write(USAGE);
-        process.exit(0);
-        break;
-      case '--':
-        break;
-      default:
-        fail(`unknown argument '${arg}'`);
-    }
-  }
+  parseFlags(PROGRAM, argv, options, {
+    '--lines': (value, flag) => {
+      options.lines = integerFlag(PROGRAM, flag, value(), 1, 50_000);
+    },
+    '--rpm': (value, flag) => {
+      options.rpm = integerFlag(PROGRAM, flag, value(), 60, 600_000);
+    },
+    '--drain-limit': (value, flag) => {
+      options.drainLimit = integerFlag(PROGRAM, flag, value(), 5, 3_600);
+    },
+  });
   return options;
 }
 
-function fail(message: string): never {
-  process.stderr.write(`bench:batch: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
-function commandLine(argv: string[]): string {
-  const args = argv.length ? ` ${argv.join(' ')}` : '';
-  return process.env.npm_lifecycle_event === 'bench:batch'
-    ? `pnpm bench:batch${args}`
-    : `node --import tsx bench/batch.ts${args}`;
-}
-
-const loadAverage = () =>
-  os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
-
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const options = parseArgs(argv);
   const lines = options.lines ?? (options.quick ? QUICK_LINES : DEFAULT_LINES);
@@ -136,11 +89,7 @@ async function main(): Promise<void> {
   const runLimit =
     (options.quick ? QUICK_RUN_LIMIT_SECONDS : RUN_LIMIT_SECONDS) +
     Math.max(0, (options.drainLimit ?? 0) - 300);
-  // The last line of defence: whatever hangs, the run ends (the testkit kills the children on exit).
-  setTimeout(() => {
-    process.stderr.write(`[bench] the whole run exceeded its ${runLimit} s limit; stopping\n`);
-    process.exit(1);
-  }, runLimit * 1000).unref();
+  limitRun(runLimit);
 
   const limits: Limits = { rpm: options.rpm, tpm: TPM, windowMs: WINDOW_MS, latencyMs: LATENCY_MS };
   // At the limit's rate the drain of every line takes lines ÷ rate; leave room for start-up and a slow machine.
@@ -169,8 +118,7 @@ async function main(): Promise<void> {
     },
   };
 
-  const info = runInfo(commandLine(argv));
-  const started = performance.now();
+  const info = startRun(PROGRAM, argv);
   process.stderr.write(
     `[bench] ${lines.toLocaleString('en-US')} lines; upstream ${options.rpm / 60} requests/s ` +
       `(${options.rpm} RPM over ${WINDOW_MS} ms windows), ${LATENCY_MS} ms per call; ` +
@@ -178,24 +126,15 @@ async function main(): Promise<void> {
   );
   const run = await runBatch(settings);
   const report: BatchReport = {
-    info: { ...info, loadAfter: loadAverage(), wallSeconds: (performance.now() - started) / 1000 },
+    info: { ...info(), loadAfter: loadAverage() },
     run,
     defaultLines: DEFAULT_LINES,
     quickLines: QUICK_LINES,
   };
-  process.stdout.write(`\n${textReport(report)}`);
-  if (options.write) {
-    writeDoc(markdownSection(report));
-    process.stdout.write(`Results written to ${DOC_PATH}\n`);
-  }
+  publish(PROGRAM, options, textReport(report), () => markdownSection(report));
   // Goals are measurements (a FAIL still exits 0, as bench:ratelimit does); a run that broke or lost lines does not.
   const { correctness } = checks(report);
-  const ok = !run.error && correctness.every((c) => c.pass !== false);
-  // Keep-alive sockets to the stopped servers must not keep the process up.
-  process.exit(ok ? 0 : 1);
+  return !run.error && correctness.every((c) => c.pass !== false) ? 0 : 1;
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench:batch failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+runMain(PROGRAM, main);

@@ -7,11 +7,21 @@
  * processes it starts on 127.0.0.1, stops by itself, prints a table and records it in docs/BENCHMARKS.md.
  * Method and columns: docs/BENCHMARKS.md (written by bench/lib/webhooks-report.ts).
  */
-import os from 'node:os';
-import { DOC_PATH, runInfo } from './lib/report.js';
+import {
+  type CommonOptions,
+  fail,
+  integerFlag,
+  limitRun,
+  parseFlags,
+  program,
+  publish,
+  runMain,
+  startRun,
+} from './lib/cli.js';
+import { loadAverage } from './lib/output.js';
 import { type BaselineRow, runBaseline } from './lib/webhooks-baseline.js';
 import { startWebhookReceiver } from './lib/webhooks-receiver.js';
-import { markdownSection, textReport, type WebhooksRun, writeDoc } from './lib/webhooks-report.js';
+import { markdownSection, textReport, type WebhooksRun } from './lib/webhooks-report.js';
 import { runScenario, type ScenarioResult, type ScenarioSpec } from './lib/webhooks-run.js';
 import { DEFAULT_WEBHOOK_CONCURRENCY } from './lib/webhooks-stack.js';
 
@@ -32,101 +42,48 @@ const BASELINE_MAX_POSTS = 20_000;
 /** The baseline's body when no delivery was captured (about the size of a completed request's payload). */
 const FALLBACK_BODY_BYTES = 1_500;
 
-const USAGE = `Usage: pnpm bench:webhooks [options]
-
-  --quick              ${QUICK_REQUESTS} requests per scenario instead of ${DEFAULT_REQUESTS.toLocaleString('en-US')}: a smoke run of about a minute
+const PROGRAM = program(
+  'webhooks',
+  `  --quick              ${QUICK_REQUESTS} requests per scenario instead of ${DEFAULT_REQUESTS.toLocaleString('en-US')}: a smoke run of about a minute
   --requests <n>       requests per scenario (1..20000)
   --endpoints <list>   endpoint counts, one scenario each (comma-separated, 1..20; default ${DEFAULT_ENDPOINTS.join(',')})
-  --no-write           print the results only; do not update docs/BENCHMARKS.md
-  --help               this text
-`;
+`,
+);
 
-interface Options {
-  quick: boolean;
-  write: boolean;
+interface Options extends CommonOptions {
   requests?: number;
   endpoints: number[];
 }
 
 function parseArgs(argv: string[]): Options {
   const options: Options = { quick: false, write: true, endpoints: DEFAULT_ENDPOINTS };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    const [flag, inline] = arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === '') fail(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--quick':
-        options.quick = true;
-        break;
-      case '--no-write':
-        options.write = false;
-        break;
-      case '--requests': {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 1 || n > 20_000) fail('--requests must be an integer in 1..20000');
-        options.requests = n;
-        break;
-      }
-      case '--endpoints': {
-        const list = value()
-          .split(',')
-          .map((s) => Number(s.trim()));
-        // A tenant may register at most 20 endpoints.
-        if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 20))
-          fail('--endpoints must be a comma-separated list of integers in 1..20');
-        options.endpoints = [...new Set(list)];
-        break;
-      }
-      case '--help':
-      case '-h':
-        process.stdout.write(USAGE);
-        process.exit(0);
-        break;
-      case '--':
-        break;
-      default:
-        fail(`unknown argument '${arg}'`);
-    }
-  }
+  parseFlags(PROGRAM, argv, options, {
+    '--requests': (value, flag) => {
+      options.requests = integerFlag(PROGRAM, flag, value(), 1, 20_000);
+    },
+    '--endpoints': (value) => {
+      const list = value()
+        .split(',')
+        .map((s) => Number(s.trim()));
+      // A tenant may register at most 20 endpoints.
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 20))
+        fail(PROGRAM, '--endpoints must be a comma-separated list of integers in 1..20');
+      options.endpoints = [...new Set(list)];
+    },
+  });
   return options;
 }
 
-function fail(message: string): never {
-  process.stderr.write(`bench:webhooks: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
-function commandLine(argv: string[]): string {
-  const args = argv.length ? ` ${argv.join(' ')}` : '';
-  return process.env.npm_lifecycle_event === 'bench:webhooks'
-    ? `pnpm bench:webhooks${args}`
-    : `node --import tsx bench/webhooks.ts${args}`;
-}
-
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
-const loadAverage = () =>
-  os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const options = parseArgs(argv);
   const requests = options.requests ?? (options.quick ? QUICK_REQUESTS : DEFAULT_REQUESTS);
   const runLimit = options.quick ? QUICK_RUN_LIMIT_SECONDS : RUN_LIMIT_SECONDS;
-  // The last line of defence: whatever hangs, the run ends (the testkit kills the children on exit).
-  setTimeout(() => {
-    log(`the whole run exceeded its ${runLimit} s limit; stopping`);
-    process.exit(1);
-  }, runLimit * 1000).unref();
+  limitRun(runLimit);
 
-  const info = runInfo(commandLine(argv));
-  const started = performance.now();
+  const info = startRun(PROGRAM, argv);
   const receiver = await startWebhookReceiver();
   const scenarios: ScenarioResult[] = [];
   const baselines: BaselineRow[] = [];
@@ -182,7 +139,7 @@ async function main(): Promise<void> {
   }
 
   const run: WebhooksRun = {
-    info: { ...info, loadAfter: loadAverage(), wallSeconds: (performance.now() - started) / 1000 },
+    info: { ...info(), loadAfter: loadAverage() },
     scenarios,
     baselines,
     settings: {
@@ -196,16 +153,8 @@ async function main(): Promise<void> {
       quickRunLimitSeconds: QUICK_RUN_LIMIT_SECONDS,
     },
   };
-  process.stdout.write(`\n${textReport(run)}`);
-  if (options.write) {
-    writeDoc(markdownSection(run));
-    process.stdout.write(`Results written to ${DOC_PATH}\n`);
-  }
-  // Keep-alive sockets to the stopped servers must not keep the process up.
-  process.exit(scenarios.some((s) => s.kind === 'error') || baselines.some((b) => b.error) ? 1 : 0);
+  publish(PROGRAM, options, textReport(run), () => markdownSection(run));
+  return scenarios.some((s) => s.kind === 'error') || baselines.some((b) => b.error) ? 1 : 0;
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench:webhooks failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+runMain(PROGRAM, main);

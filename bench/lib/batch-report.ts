@@ -1,8 +1,7 @@
 /** Tables, goals, findings and the docs/BENCHMARKS.md section of `pnpm bench:batch`. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { BatchRunResult, Interactive } from './batch-run.js';
 import type { Limits } from './config.js';
-import { DOC_PATH, markdownTable, plainTable, type RunInfo, type Table } from './report.js';
+import { asMarkdown, asText, docSection, type RunInfo, type Table } from './output.js';
 import { upstreamCalls } from './stats.js';
 
 export interface BatchReport {
@@ -389,25 +388,24 @@ export function textReport(report: BatchReport): string {
   const { info } = report;
   const notes = findings(report);
   return [
-    `Command: ${info.command}`,
-    `Date: ${info.date}   Commit: ${info.commit}`,
-    `Machine: ${info.machine}, Node ${info.node}`,
-    `Load average before: ${info.loadBefore}; after: ${info.loadAfter} (other work on this machine shares its cores)`,
-    `Wall time: ${info.wallSeconds.toFixed(0)} s`,
-    `Measured processes: API ${report.run.processes.api.how}; worker ${report.run.processes.worker.how}`,
+    ...asText.info(info, {
+      machine: [
+        `Machine: ${info.machine}, Node ${info.node}`,
+        `Load average before: ${info.loadBefore}; after: ${info.loadAfter} (other work on this machine shares its cores)`,
+      ],
+      extra: [
+        `Measured processes: API ${report.run.processes.api.how}; worker ${report.run.processes.worker.how}`,
+      ],
+    }),
     '',
-    `Batch of ${num(report.run.settings.lines)} lines through Sluice (1 API, 1 worker)`,
-    plainTable(measuresTable(report)),
-    '',
-    'Goals',
-    plainTable(goalsTable(report)),
-    '',
-    ...(notes.length ? ['Findings', ...notes.map((n) => `- ${n}`), ''] : []),
+    ...asText.table(
+      `Batch of ${num(report.run.settings.lines)} lines through Sluice (1 API, 1 worker)`,
+      measuresTable(report),
+    ),
+    ...asText.table('Goals', goalsTable(report)),
+    ...(notes.length ? asText.list('Findings', notes) : []),
   ].join('\n');
 }
-
-const START = '<!-- bench:batch:start -->';
-const END = '<!-- bench:batch:end -->';
 
 function method(report: BatchReport): string {
   const st = report.run.settings;
@@ -477,46 +475,16 @@ the machine (other engineers' tests, see the load averages), so absolute times a
 export function markdownSection(report: BatchReport): string {
   const { info } = report;
   const notes = findings(report);
-  return [
-    START,
-    method(report),
-    '### Results',
-    '',
-    `- Command: \`${info.command}\``,
-    `- Date: ${info.date}`,
-    `- Commit: ${info.commit}`,
-    `- Machine: ${info.machine}; Node ${info.node}`,
-    `- Load average before the run: ${info.loadBefore}; after: ${info.loadAfter}`,
-    `- Wall time: ${info.wallSeconds.toFixed(0)} s`,
-    `- Measured: API ${report.run.processes.api.how}; worker ${report.run.processes.worker.how}`,
-    '',
-    'Goals:',
-    '',
-    markdownTable(goalsTable(report)),
-    '',
-    `Measurements (${num(report.run.settings.lines)} lines):`,
-    '',
-    markdownTable(measuresTable(report)),
-    '',
-    ...(notes.length ? ['Findings:', '', ...notes.map((n) => `- ${n}`), ''] : []),
-    END,
-  ].join('\n');
-}
-
-const FILE_HEADER = `# Benchmarks
-
-Each benchmark lives in \`bench/\` and rewrites only its own section of this file, between its marker
-comments; sections of other benchmarks are left alone.
-`;
-
-/** Replaces this benchmark's section of docs/BENCHMARKS.md (or appends it), keeping everything else. */
-export function writeDoc(section: string, path = DOC_PATH): void {
-  const existing = existsSync(path) ? readFileSync(path, 'utf8') : FILE_HEADER;
-  const start = existing.indexOf(START);
-  const end = existing.indexOf(END);
-  const next =
-    start !== -1 && end > start
-      ? existing.slice(0, start) + section + existing.slice(end + END.length)
-      : `${existing.trimEnd()}\n\n${section}\n`;
-  writeFileSync(path, next);
+  const infoLines = asMarkdown.info(info, {
+    machine: [
+      `Machine: ${info.machine}; Node ${info.node}`,
+      `Load average before the run: ${info.loadBefore}; after: ${info.loadAfter}`,
+    ],
+    extra: [`Measured: API ${report.run.processes.api.how}; worker ${report.run.processes.worker.how}`],
+  });
+  return docSection('batch', method(report), infoLines, [
+    ...asMarkdown.table('Goals', goalsTable(report)),
+    ...asMarkdown.table(`Measurements (${num(report.run.settings.lines)} lines)`, measuresTable(report)),
+    ...(notes.length ? asMarkdown.list('Findings', notes) : []),
+  ]);
 }

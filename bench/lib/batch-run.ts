@@ -378,7 +378,7 @@ export async function runBatch(settings: BatchSettings): Promise<BatchRunResult>
         sampler.end('upload+enqueue');
         sampler.begin('drain');
         cpu.mark('enqueued');
-        const queue = await stack.metrics('api');
+        const queue = await stack.apiMetrics();
         const states: Record<string, number> = {};
         for (const s of queue) if (s.name === 'sluice_queue_jobs') states[s.labels.state ?? '?'] = s.value;
         const mem = await redisMemory(stack);

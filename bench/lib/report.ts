@@ -1,10 +1,6 @@
-/** Tables, goals, run metadata, and the docs/BENCHMARKS.md section of this benchmark. */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { join } from 'node:path';
-import { repoRoot } from '@sluice/testkit';
+/** Tables, goals and the docs/BENCHMARKS.md section of `pnpm bench:ratelimit` (shared parts: output.ts). */
 import { type Limits, MAX_TOKENS, TIERS, WORKER_ENV } from './config.js';
+import { asMarkdown, asText, docSection, type RunInfo, type Table } from './output.js';
 import type { LoadRow, PriorityRow, Row } from './runner.js';
 import { type Summary, upstreamCalls } from './stats.js';
 
@@ -32,32 +28,6 @@ export function limitsText(l: Limits): string {
 function clientText(row: Row): string {
   if (row.scenario.client === 'baseline') return 'openai SDK, maxRetries 2';
   return `Sluice, ${row.scenario.workers} worker${row.scenario.workers === 1 ? '' : 's'}`;
-}
-
-export interface Table {
-  headers: string[];
-  rows: string[][];
-  /** Columns to right-align (numbers). */
-  right?: number[];
-}
-
-export function plainTable({ headers, rows, right = [] }: Table): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (right.includes(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-export function markdownTable({ headers, rows, right = [] }: Table): string {
-  const esc = (c: string) => c.replaceAll('|', '\\|');
-  return [
-    `| ${headers.map(esc).join(' | ')} |`,
-    `| ${headers.map((_, i) => (right.includes(i) ? '---:' : '---')).join(' | ')} |`,
-    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
-  ].join('\n');
 }
 
 // ---------------------------------------------------------------- tables
@@ -310,78 +280,22 @@ export function findings(rows: Row[]): string[] {
   return out;
 }
 
-// ---------------------------------------------------------------- run metadata
-
-export interface RunInfo {
-  command: string;
-  date: string;
-  commit: string;
-  machine: string;
-  node: string;
-  loadBefore: string;
-  wallSeconds: number;
-}
-
-function git(args: string[]): string | undefined {
-  try {
-    return execFileSync('git', args, {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-export function runInfo(command: string): Omit<RunInfo, 'wallSeconds'> {
-  const cpus = os.cpus();
-  const commit = git(['rev-parse', '--short=12', 'HEAD']) ?? 'unknown';
-  const dirty = git(['status', '--porcelain']);
-  const stat = git(['diff', 'HEAD', '--shortstat']);
-  return {
-    command,
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    commit: dirty ? `${commit} + uncommitted changes (${stat || 'untracked files only'})` : commit,
-    machine: `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    loadBefore: os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' '),
-  };
-}
-
 // ---------------------------------------------------------------- output
 
 export function textReport(rows: Row[], info: RunInfo): string {
-  const parts = [
-    `Command: ${info.command}`,
-    `Date: ${info.date}   Commit: ${info.commit}`,
-    `Machine: ${info.machine}, Node ${info.node}, load average before: ${info.loadBefore}`,
-    `Wall time: ${info.wallSeconds.toFixed(0)} s`,
-    '',
-  ];
+  const parts = [...asText.info(info), ''];
   if (rows.some(isLoad)) {
-    parts.push('Offered load, outcomes and the upstream', plainTable(loadTable(rows)), '');
-    parts.push('Time to completion (send → outcome known to the client)', plainTable(latencyTable(rows)), '');
+    parts.push(...asText.table('Offered load, outcomes and the upstream', loadTable(rows)));
+    parts.push(
+      ...asText.table('Time to completion (send → outcome known to the client)', latencyTable(rows)),
+    );
   }
-  if (rows.some(isPriority)) parts.push('High tier under backlog', plainTable(priorityTable(rows)), '');
-  parts.push('Goals', plainTable(goalsTable(rows)), '');
+  if (rows.some(isPriority)) parts.push(...asText.table('High tier under backlog', priorityTable(rows)));
+  parts.push(...asText.table('Goals', goalsTable(rows)));
   const notes = findings(rows);
-  if (notes.length) parts.push('Findings', ...notes.map((n) => `- ${n}`), '');
+  if (notes.length) parts.push(...asText.list('Findings', notes));
   return parts.join('\n');
 }
-
-const START = '<!-- bench:ratelimit:start -->';
-const END = '<!-- bench:ratelimit:end -->';
-export const DOC_PATH = join(repoRoot, 'docs', 'BENCHMARKS.md');
-
-const FILE_HEADER = `# Benchmarks
-
-Each benchmark lives in \`bench/\` and rewrites only its own section of this file, between its marker
-comments; sections of other benchmarks are left alone.
-`;
 
 function method(rows: Row[]): string {
   const charge = rows.find((r): r is LoadRow | PriorityRow => r.kind !== 'error')?.upstream.chargeTokens;
@@ -458,38 +372,13 @@ cores, so absolute times are pessimistic; the shares and counts are not affected
 
 export function markdownSection(rows: Row[], info: RunInfo): string {
   const notes = findings(rows);
-  const parts = [
-    START,
-    method(rows),
-    '### Results',
-    '',
-    `- Command: \`${info.command}\``,
-    `- Date: ${info.date}`,
-    `- Commit: ${info.commit}`,
-    `- Machine: ${info.machine}; Node ${info.node}; load average before the run: ${info.loadBefore}`,
-    `- Wall time: ${info.wallSeconds.toFixed(0)} s`,
-    '',
-  ];
+  const body: string[] = [];
   if (rows.some(isLoad)) {
-    parts.push('Offered load, outcomes and the upstream:', '', markdownTable(loadTable(rows)), '');
-    parts.push('Time to completion:', '', markdownTable(latencyTable(rows)), '');
+    body.push(...asMarkdown.table('Offered load, outcomes and the upstream', loadTable(rows)));
+    body.push(...asMarkdown.table('Time to completion', latencyTable(rows)));
   }
-  if (rows.some(isPriority))
-    parts.push('High tier under backlog:', '', markdownTable(priorityTable(rows)), '');
-  parts.push('Goals:', '', markdownTable(goalsTable(rows)), '');
-  if (notes.length) parts.push('Findings:', '', ...notes.map((n) => `- ${n}`), '');
-  parts.push(END);
-  return parts.join('\n');
-}
-
-/** Replaces this benchmark's section of docs/BENCHMARKS.md (or appends it), keeping everything else. */
-export function writeDoc(section: string, path = DOC_PATH): void {
-  const existing = existsSync(path) ? readFileSync(path, 'utf8') : FILE_HEADER;
-  const start = existing.indexOf(START);
-  const end = existing.indexOf(END);
-  const next =
-    start !== -1 && end > start
-      ? existing.slice(0, start) + section + existing.slice(end + END.length)
-      : `${existing.trimEnd()}\n\n${section}\n`;
-  writeFileSync(path, next);
+  if (rows.some(isPriority)) body.push(...asMarkdown.table('High tier under backlog', priorityTable(rows)));
+  body.push(...asMarkdown.table('Goals', goalsTable(rows)));
+  if (notes.length) body.push(...asMarkdown.list('Findings', notes));
+  return docSection('ratelimit', method(rows), asMarkdown.info(info), body);
 }

@@ -44,7 +44,14 @@ export interface Counts {
   open: number;
 }
 
-export interface LoadRow {
+/** What outcomes say besides their counts: mean upstream attempts, failure codes, the open ones' last state. */
+export interface OutcomeDetails {
+  attemptsMean?: number;
+  failures: Record<string, number>;
+  stuck: string[];
+}
+
+export interface LoadRow extends OutcomeDetails {
   kind: 'load';
   scenario: LoadScenario;
   offered: { requests: number; perSecond: number; seconds: number };
@@ -53,9 +60,6 @@ export interface LoadRow {
   latency: Record<Tier, Summary>;
   /** Send → 202 (Sluice only). */
   ack: Summary;
-  attemptsMean?: number;
-  failures: Record<string, number>;
-  stuck: string[];
   upstream: UpstreamResult;
   problems: string[];
   wallSeconds: number;
@@ -73,14 +77,12 @@ export interface PriorityRow {
     failed: number;
     left: number;
   };
-  high: Counts & {
-    latency: Summary;
-    /** High-tier requests that took longer than 3x the upstream latency (the goal's bound). */
-    overGoal: number;
-    attemptsMean?: number;
-    failures: Record<string, number>;
-    stuck: string[];
-  };
+  high: Counts &
+    OutcomeDetails & {
+      latency: Summary;
+      /** High-tier requests that took longer than 3x the upstream latency (the goal's bound). */
+      overGoal: number;
+    };
   upstream: UpstreamResult;
   problems: string[];
   wallSeconds: number;
@@ -101,7 +103,10 @@ export async function runScenario(scenario: Scenario): Promise<Row> {
   let stack: Stack | undefined;
   try {
     log(`${scenario.name}: starting ${describeStack(scenario)}`);
-    stack = await startStack(scenario.limits, scenario.workers, scenario.client === 'sluice');
+    stack = await startStack(
+      scenario.limits,
+      scenario.client === 'sluice' ? { workers: scenario.workers } : undefined,
+    );
     const row =
       scenario.kind === 'load'
         ? await runLoad(scenario, stack, started)
@@ -150,6 +155,12 @@ function meanAttempts(outcomes: readonly Outcome[]): number | undefined {
   const attempts = outcomes.flatMap((o) => (o.attempts === undefined ? [] : [o.attempts]));
   return attempts.length ? attempts.reduce((a, b) => a + b, 0) / attempts.length : undefined;
 }
+
+const detailsOf = (outcomes: readonly Outcome[]): OutcomeDetails => ({
+  attemptsMean: meanAttempts(outcomes),
+  failures: failuresOf(outcomes),
+  stuck: stuckOf(outcomes),
+});
 
 /** End of the measured window: the last outcome the client saw, or `deadline` when some never finished. */
 function windowEnd(outcomes: readonly Outcome[], deadline: number): number {
@@ -226,9 +237,7 @@ async function runLoad(scenario: LoadScenario, stack: Stack, started: number): P
     counts: countOutcomes(outcomes),
     latency,
     ack: summarize(outcomes.flatMap((o) => (o.ackMs === undefined ? [] : [o.ackMs]))),
-    attemptsMean: meanAttempts(outcomes),
-    failures: failuresOf(outcomes),
-    stuck: stuckOf(outcomes),
+    ...detailsOf(outcomes),
     upstream,
     problems: [],
     wallSeconds: (performance.now() - started) / 1000,
@@ -305,9 +314,7 @@ async function runPriority(scenario: PriorityScenario, stack: Stack, started: nu
       overGoal: highOutcomes.filter(
         (o) => (o.doneMs ?? Number.POSITIVE_INFINITY) > 3 * scenario.limits.latencyMs,
       ).length,
-      attemptsMean: meanAttempts(highOutcomes),
-      failures: failuresOf(highOutcomes),
-      stuck: stuckOf(highOutcomes),
+      ...detailsOf(highOutcomes),
     },
     upstream,
     problems: [],

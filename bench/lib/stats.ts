@@ -1,4 +1,8 @@
+import type { SimStats } from '@sluice/upstream-sim';
 import type { Limits } from './config.js';
+
+/** The simulator's `GET /_sim/stats` answer. */
+export type { SimStats };
 
 export interface Summary {
   n: number;
@@ -63,21 +67,6 @@ export function ceilingOf(limits: Limits, chargeTokens: number, seconds: number)
   }
   if (!best) throw new Error('ceilingOf: the upstream has no limits, so there is no ceiling');
   return best;
-}
-
-export interface SimStats {
-  requests: number;
-  completed: number;
-  rateLimited: number;
-  errors: number;
-  rejected: number;
-  hangs: number;
-  malformed: number;
-  truncated: number;
-  aborted: number;
-  inFlight: number;
-  maxInFlight: number;
-  byStatus: Record<string, number>;
 }
 
 /** Calls that reached the simulated model (every /v1 request except those rejected as invalid). */

@@ -1,7 +1,6 @@
 /** Tables, findings and the docs/BENCHMARKS.md section of `pnpm bench:webhooks`. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { DOC_PATH, markdownTable, plainTable, type RunInfo, type Table } from './report.js';
+import { asMarkdown, asText, docSection, type RunInfo, type Table } from './output.js';
 import type { Summary } from './stats.js';
 import type { BaselineRow } from './webhooks-baseline.js';
 import { EARLY_EVENT, type ScenarioResult, type ScenarioRow } from './webhooks-run.js';
@@ -250,52 +249,43 @@ export function findings(run: WebhooksRun): string[] {
   return out;
 }
 
-function header(run: WebhooksRun): string[] {
-  const i = run.info;
-  return [
-    `Command: ${i.command}`,
-    `Date: ${i.date}   Commit: ${i.commit}`,
-    `Machine: ${i.machine}, Node ${i.node}, load average before: ${i.loadBefore}, after: ${i.loadAfter}`,
-    `Wall time: ${i.wallSeconds.toFixed(0)} s`,
+function settingsLine(run: WebhooksRun): string {
+  return (
     `Settings: ${num(run.settings.requests)} requests per scenario, ${run.settings.submitConcurrency} submissions at a time, ` +
-      `simulator latency ${run.settings.latencyMs} ms without limits, 1 worker with WEBHOOK_CONCURRENCY ` +
-      `${DEFAULT_WEBHOOK_CONCURRENCY} (the default, not set), baseline concurrency ${DEFAULT_WEBHOOK_CONCURRENCY}`,
+    `simulator latency ${run.settings.latencyMs} ms without limits, 1 worker with WEBHOOK_CONCURRENCY ` +
+    `${DEFAULT_WEBHOOK_CONCURRENCY} (the default, not set), baseline concurrency ${DEFAULT_WEBHOOK_CONCURRENCY}`
+  );
+}
+
+/** The report's tables: title in the terminal, title in docs/BENCHMARKS.md, table. */
+function tables(run: WebhooksRun): [string, string, Table][] {
+  const cpu = `Where the time goes, from the first submit to the last delivery (CPU in % of one core; ${os.cpus().length} cores = ${os.cpus().length * 100}%)`;
+  return [
+    [
+      'Deliveries per second (distinct deliveries, first → last) vs the raw HTTP ceiling',
+      'Deliveries per second vs the raw HTTP ceiling',
+      throughputTable(run),
+    ],
+    ['Latency and correctness', 'Latency and correctness', latencyTable(run)],
+    [cpu, cpu, cpuTable(run)],
+    [
+      'Raw HTTP ceiling: the same body, signed the same way, to the same receiver',
+      'Raw HTTP ceiling (the same body, signed the same way, to the same receiver)',
+      baselineTable(run),
+    ],
   ];
 }
 
 export function textReport(run: WebhooksRun): string {
-  const notes = findings(run);
   return [
-    ...header(run),
+    ...asText.info(run.info, { extra: [settingsLine(run)] }),
     '',
-    'Deliveries per second (distinct deliveries, first → last) vs the raw HTTP ceiling',
-    plainTable(throughputTable(run)),
-    '',
-    'Latency and correctness',
-    plainTable(latencyTable(run)),
-    '',
-    `Where the time goes, from the first submit to the last delivery (CPU in % of one core; ${os.cpus().length} cores = ${os.cpus().length * 100}%)`,
-    plainTable(cpuTable(run)),
-    '',
-    'Raw HTTP ceiling: the same body, signed the same way, to the same receiver',
-    plainTable(baselineTable(run)),
-    '',
-    'Findings',
-    ...notes.map((n) => `- ${n}`),
-    '',
+    ...tables(run).flatMap(([title, , table]) => asText.table(title, table)),
+    ...asText.list('Findings', findings(run)),
   ].join('\n');
 }
 
 // ---------------------------------------------------------------- docs/BENCHMARKS.md
-
-const START = '<!-- bench:webhooks:start -->';
-const END = '<!-- bench:webhooks:end -->';
-
-const FILE_HEADER = `# Benchmarks
-
-Each benchmark lives in \`bench/\` and rewrites only its own section of this file, between its marker
-comments; sections of other benchmarks are left alone.
-`;
 
 function method(run: WebhooksRun): string {
   const s = run.settings;
@@ -382,51 +372,8 @@ affected.
 }
 
 export function markdownSection(run: WebhooksRun): string {
-  const i = run.info;
-  const notes = findings(run);
-  return [
-    START,
-    method(run),
-    '### Results',
-    '',
-    `- Command: \`${i.command}\``,
-    `- Date: ${i.date}`,
-    `- Commit: ${i.commit}`,
-    `- Machine: ${i.machine}; Node ${i.node}; load average before the run: ${i.loadBefore}, after: ${i.loadAfter}`,
-    `- Wall time: ${i.wallSeconds.toFixed(0)} s`,
-    '',
-    'Deliveries per second vs the raw HTTP ceiling:',
-    '',
-    markdownTable(throughputTable(run)),
-    '',
-    'Latency and correctness:',
-    '',
-    markdownTable(latencyTable(run)),
-    '',
-    `Where the time goes, from the first submit to the last delivery (CPU in % of one core; ${os.cpus().length} cores = ${os.cpus().length * 100}%):`,
-    '',
-    markdownTable(cpuTable(run)),
-    '',
-    'Raw HTTP ceiling (the same body, signed the same way, to the same receiver):',
-    '',
-    markdownTable(baselineTable(run)),
-    '',
-    'Findings:',
-    '',
-    ...notes.map((n) => `- ${n}`),
-    '',
-    END,
-  ].join('\n');
-}
-
-/** Replaces this benchmark's section of docs/BENCHMARKS.md (or appends it), keeping everything else. */
-export function writeDoc(section: string, path = DOC_PATH): void {
-  const existing = existsSync(path) ? readFileSync(path, 'utf8') : FILE_HEADER;
-  const start = existing.indexOf(START);
-  const end = existing.indexOf(END);
-  const next =
-    start !== -1 && end > start
-      ? existing.slice(0, start) + section + existing.slice(end + END.length)
-      : `${existing.trimEnd()}\n\n${section}\n`;
-  writeFileSync(path, next);
+  return docSection('webhooks', method(run), asMarkdown.info(run.info), [
+    ...tables(run).flatMap(([, title, table]) => asMarkdown.table(title, table)),
+    ...asMarkdown.list('Findings', findings(run)),
+  ]);
 }
