@@ -68,6 +68,7 @@ export async function enqueueBatchLines(
     chunk = [];
     await beforePrevious;
     const written = write(lines);
+    written.catch(() => undefined); // its failure surfaces through `done`, which may await it later
     const prior = previous;
     const done = (async () => {
       await prior;
