@@ -142,20 +142,40 @@ describe('estimateCompletion', () => {
     expect(estimate).toEqual({ retryAfterSeconds: 2, estimatedCompletionAt: null });
   });
 
-  it('for a request in progress: poll again in 1 s, expected within about a second while the fleet is completing', async () => {
+  it('for a request in progress: its start plus how long recent requests took, at least a second away', async () => {
     const target = await enqueue('pro');
-    expect(await requests.startAttempt(target.id, 1, now)).toBe('ok');
+    const startedAt = now - 4_000;
+    expect(await requests.startAttempt(target.id, 1, startedAt)).toBe('ok');
     const running = (await requests.get(target.id)) as RequestRecord;
     expect(running.status).toBe('in_progress');
 
+    // Nothing completed recently: no estimate, poll again in a second.
     expect(await estimateCompletion(redis, keys, requests, running, now)).toEqual({
       retryAfterSeconds: 1,
       estimatedCompletionAt: null,
     });
+    // 12 completions that took 10 s each from start to completion: 6 s left of this one's 10.
     await completions(1, 12);
+    await redis.set(keys.durationsBucket(bucket - 1), String(12 * 10_000));
     expect(await estimateCompletion(redis, keys, requests, running, now)).toEqual({
-      retryAfterSeconds: 1,
-      estimatedCompletionAt: Math.ceil(now / 1000 + 1),
+      retryAfterSeconds: 3,
+      estimatedCompletionAt: Math.ceil((startedAt + 10_000) / 1000),
     });
+    // Running longer than the recent mean: expected within the second.
+    expect(await estimateCompletion(redis, keys, requests, running, now + 20_000)).toMatchObject({
+      retryAfterSeconds: 1,
+    });
+  });
+
+  it('the durations come from real completions: FINISH adds start-to-completion time to the bucket', async () => {
+    const a = await enqueue('pro');
+    expect(await requests.startAttempt(a.id, 1, now - 2_500)).toBe('ok');
+    expect(
+      await requests.complete(a.id, { id: 'chatcmpl-x' }, null, { upstream: 'u', model: 'm' }, now),
+    ).toBe('ok');
+    expect(await redis.get(keys.durationsBucket(bucket))).toBe('2500');
+    expect(await redis.get(keys.completionsBucket(bucket))).toBe('1');
+    // Read one bucket later, it counts: one completion that took 2.5 s.
+    expect(await requests.recentStats(now + 10_000)).toEqual({ throughput: 1 / 60, meanDurationMs: 2_500 });
   });
 });

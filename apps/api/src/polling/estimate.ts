@@ -15,8 +15,9 @@ export interface Estimate {
 }
 
 /**
- * Estimates when a non-terminal request will finish from its position in the priority queue and
- * the fleet's completions per second over the last minute.
+ * Estimates when a non-terminal request will finish: a queued one from its position in the priority
+ * queue and the fleet's completions per second over the last minute; a running one from when it
+ * started and how long recent requests took from start to completion.
  */
 export async function estimateCompletion(
   redis: Redis,
@@ -25,9 +26,17 @@ export async function estimateCompletion(
   record: RequestRecord,
   now = Date.now(),
 ): Promise<Estimate> {
-  const throughput = await requests.recentThroughput(now);
+  const { throughput, meanDurationMs } = await requests.recentStats(now);
   if (record.status === 'in_progress') {
-    return { retryAfterSeconds: 1, estimatedCompletionAt: throughput > 0 ? Math.ceil(now / 1000 + 1) : null };
+    // Started requests take about as long as the ones that completed recently (first start to
+    // completion); one that has run longer than that is expected within the second.
+    if (meanDurationMs === null) return { retryAfterSeconds: 1, estimatedCompletionAt: null };
+    const eta = Math.max(now + 1_000, (record.startedAt ?? now) + meanDurationMs);
+    const left = (eta - now) / 1000;
+    return {
+      retryAfterSeconds: Math.min(30, Math.max(1, Math.ceil(left / 2))),
+      estimatedCompletionAt: Math.ceil(eta / 1000),
+    };
   }
   const rank = await redis.zrank(bullPrioritizedKey(keys, QUEUES.completions), record.id);
   const ahead = rank ?? 0;

@@ -25,6 +25,8 @@ export function redisKeys(prefix: string) {
     requestDoneChannel: () => `${prefix}:events:request-done`,
     /** String counter: completions in one 10-second bucket, for throughput estimates. */
     completionsBucket: (bucket: number) => `${prefix}:stats:completions:${bucket}`,
+    /** Counter: total ms from first start to completion of the requests completed in a 10 s bucket. */
+    durationsBucket: (bucket: number) => `${prefix}:stats:durations:${bucket}`,
     /** Hash: the rate-limit controller's model of one upstream + model (see upstream/ratelimit/scripts.ts). */
     rateLimit: (scopeId: string) => `${prefix}:rl:${scopeId}`,
     /** Sorted set: in-flight call leases of one scope, scored by expiry. */

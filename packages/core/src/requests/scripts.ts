@@ -87,7 +87,8 @@ return 'ok'
 /**
  * Move a request to a terminal state, once.
  * KEYS[1] request hash, KEYS[2] open-requests zset, KEYS[3] completions bucket counter,
- * KEYS[4] webhook outbox zset, KEYS[5] the batch hash of a batch line ('' otherwise)
+ * KEYS[4] webhook outbox zset, KEYS[5] the batch hash of a batch line ('' otherwise),
+ * KEYS[6] durations bucket counter (ms from first start to completion, for estimates)
  * ARGV[1] terminal status, ARGV[2] now ms, ARGV[3] result ttl s (for a batch line, counted from the
  * end of its batch's window), ARGV[4] pub/sub channel,
  * ARGV[5] request id, ARGV[6] required current status ('' = any non-terminal), ARGV[7] prompt tokens,
@@ -118,6 +119,11 @@ redis.call('ZREM', KEYS[2], ARGV[5])
 if ARGV[1] == 'completed' then
   redis.call('INCR', KEYS[3])
   redis.call('EXPIRE', KEYS[3], 120)
+  local started = tonumber(redis.call('HGET', KEYS[1], 'started_at') or '0')
+  if started > 0 then
+    redis.call('INCRBY', KEYS[6], math.max(0, tonumber(ARGV[2]) - started))
+    redis.call('EXPIRE', KEYS[6], 120)
+  end
 end
 if KEYS[5] ~= '' then
   redis.call('HINCRBY', KEYS[5], ARGV[1], 1)

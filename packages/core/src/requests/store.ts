@@ -360,12 +360,13 @@ export class RequestStore {
     return (await evalScript(
       this.redis,
       FINISH,
-      5,
+      6,
       this.keys.request(id),
       this.keys.openRequests(),
       this.keys.completionsBucket(Math.floor(now / 10_000)),
       this.keys.webhookOutbox(),
       batchId ? this.keys.batch(batchId) : '',
+      this.keys.durationsBucket(Math.floor(now / 10_000)),
       status,
       String(now),
       String(this.options.resultTtlSeconds),
@@ -380,11 +381,23 @@ export class RequestStore {
 
   /** Completions per second over the last minute, across all workers. */
   async recentThroughput(now = Date.now()): Promise<number> {
+    return (await this.recentStats(now)).throughput;
+  }
+
+  /**
+   * Over the last minute (six whole 10 s buckets), across all workers: completions per second, and
+   * the mean time from a request's first start to its completion (null when none completed).
+   */
+  async recentStats(now = Date.now()): Promise<{ throughput: number; meanDurationMs: number | null }> {
     const current = Math.floor(now / 10_000);
-    const keys = Array.from({ length: 6 }, (_, i) => this.keys.completionsBucket(current - 1 - i));
-    const counts = await this.redis.mget(...keys);
-    const total = counts.reduce((sum, c) => sum + Number(c ?? 0), 0);
-    return total / 60;
+    const buckets = Array.from({ length: 6 }, (_, i) => current - 1 - i);
+    const values = await this.redis.mget(
+      ...buckets.map((b) => this.keys.completionsBucket(b)),
+      ...buckets.map((b) => this.keys.durationsBucket(b)),
+    );
+    const sum = (from: number) => values.slice(from, from + 6).reduce((t, v) => t + Number(v ?? 0), 0);
+    const completed = sum(0);
+    return { throughput: completed / 60, meanDurationMs: completed > 0 ? sum(6) / completed : null };
   }
 
   /** Drops an id from the open index (its record is gone). */
