@@ -10,6 +10,7 @@ import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { ApiDeps, ApiEnv } from '../../context.js';
 import { readJson, validate } from '../../middleware/json-body.js';
+import { cursorList } from '../cursor-list.js';
 import { loadOwnFile } from '../files/index.js';
 
 async function loadOwnBatch(deps: ApiDeps, c: Context<ApiEnv>): Promise<BatchRecord> {
@@ -63,14 +64,7 @@ export function registerBatches(app: Hono<ApiEnv>, deps: ApiDeps) {
   app.get('/v1/batches', async (c) => {
     const q = validate(listQuery, c.req.query());
     const { data, hasMore } = await deps.batches.list(c.get('tenant').id, q.limit, q.after);
-    const objects = data.map(toBatchObject);
-    return c.json({
-      object: 'list',
-      data: objects,
-      first_id: objects[0]?.id ?? null,
-      last_id: objects.at(-1)?.id ?? null,
-      has_more: hasMore,
-    });
+    return c.json(cursorList(data.map(toBatchObject), hasMore));
   });
 
   app.get('/v1/batches/:id', async (c) => c.json(toBatchObject(await loadOwnBatch(deps, c))));

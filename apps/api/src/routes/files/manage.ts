@@ -4,6 +4,7 @@ import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { ApiDeps, ApiEnv } from '../../context.js';
 import { validate } from '../../middleware/json-body.js';
+import { cursorList } from '../cursor-list.js';
 
 /** One of the calling tenant's files; another tenant's id answers 404. */
 export async function loadOwnFile(
@@ -30,14 +31,7 @@ export function registerFileManagement(app: Hono<ApiEnv>, deps: ApiDeps) {
   app.get('/v1/files', async (c) => {
     const q = validate(listQuery, c.req.query());
     const { data, hasMore } = await deps.files.list(c.get('tenant').id, q);
-    const objects = data.map(toFileObject);
-    return c.json({
-      object: 'list',
-      data: objects,
-      first_id: objects[0]?.id ?? null,
-      last_id: objects.at(-1)?.id ?? null,
-      has_more: hasMore,
-    });
+    return c.json(cursorList(data.map(toFileObject), hasMore));
   });
 
   app.get('/v1/files/:id', async (c) => c.json(toFileObject(await loadOwnFile(deps, c))));
