@@ -189,11 +189,6 @@ export class BatchStore {
     return result !== null;
   }
 
-  /** Just the status (cheap: checked between every chunk of an enqueue). */
-  async status(id: string): Promise<BatchStatus | null> {
-    return (await this.redis.hget(this.keys.batch(id), 'status')) as BatchStatus | null;
-  }
-
   /** What enqueueing needs before each chunk: the status, and the priority a promotion set (if any). */
   async enqueueState(id: string): Promise<{ status: BatchStatus | null; promotedPriority: number | null }> {
     const [status, promoted] = await this.redis.hmget(this.keys.batch(id), 'status', 'promoted_priority');

@@ -379,11 +379,6 @@ export class RequestStore {
     )) as FinishResult;
   }
 
-  /** Completions per second over the last minute, across all workers. */
-  async recentThroughput(now = Date.now()): Promise<number> {
-    return (await this.recentStats(now)).throughput;
-  }
-
   /**
    * Over the last minute (six whole 10 s buckets), across all workers: completions per second, and
    * the mean time from a request's first start to its completion (null when none completed).
