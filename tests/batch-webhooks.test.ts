@@ -1,23 +1,22 @@
 import { waitFor } from '@sluice/testkit';
-import OpenAI, { toFile } from 'openai';
-import { Webhook } from 'standardwebhooks';
+import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Receiver, startReceiver } from './support/receiver.js';
-import { type System, startSystem, type TestTenant } from './support/system.js';
+import { batchLine, sdkTenant, uploadJsonl } from './support/batches.js';
+import type { Receiver } from './support/receiver.js';
+import type { System, TestTenant } from './support/system.js';
+import {
+  registerWebhook,
+  startWebhookSystem,
+  stopWebhookSystem,
+  verifyDelivery,
+} from './support/webhooks.js';
 
 const BATCH_EVENTS = ['batch.completed', 'batch.failed', 'batch.expired', 'batch.cancelled'];
 
-const line = (customId: string, text: string) =>
-  JSON.stringify({
-    custom_id: customId,
-    method: 'POST',
-    url: '/v1/chat/completions',
-    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: text }], max_tokens: 20 },
-  });
+const line = (customId: string, text: string) => batchLine(customId, text, { max_tokens: 20 });
 
-/** Webhooks may target the loopback receiver; sweeps run often so the tests take seconds. */
+/** Sweeps run often so the tests take seconds. */
 const fast = {
-  WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
   BATCH_SWEEP_INTERVAL_MS: '200',
   OUTBOX_SWEEP_INTERVAL_MS: '200',
 };
@@ -29,24 +28,10 @@ interface BatchEvent {
 
 /** Registers an endpoint for every batch event; returns a function that waits for one batch's event. */
 async function subscribe(tenant: TestTenant, rx: Receiver, path: string) {
-  const res = await tenant.call('/v1/webhooks', {
-    method: 'POST',
-    json: { url: rx.url(path), events: BATCH_EVENTS },
-  });
-  expect(res.status).toBe(201);
-  const { secret } = (await res.json()) as { secret: string };
-  const verifier = new Webhook(secret);
+  const { secret } = await registerWebhook(tenant, rx.url(path), { events: BATCH_EVENTS });
   return async (batchId: string, timeoutMs = 20_000): Promise<BatchEvent[]> => {
-    const events = () =>
-      rx.at(path).map(
-        (got) =>
-          // Throws on a bad signature: every delivery must verify.
-          verifier.verify(got.body, {
-            'webhook-id': String(got.headers['webhook-id']),
-            'webhook-timestamp': String(got.headers['webhook-timestamp']),
-            'webhook-signature': String(got.headers['webhook-signature']),
-          }) as BatchEvent,
-      );
+    // Throws on a bad signature: every delivery must verify.
+    const events = () => rx.at(path).map((got) => verifyDelivery<BatchEvent>(secret, got));
     await waitFor(() => events().some((e) => e.data.id === batchId), {
       timeoutMs,
       message: `no webhook for ${batchId}`,
@@ -62,18 +47,12 @@ describe('batch webhooks: every terminal status, signed, and never lost', () => 
   let rx: Receiver;
 
   beforeAll(async () => {
-    rx = await startReceiver();
-    sys = await startSystem({ apiEnv: fast, workerEnv: fast });
-    tenant = await sys.createTenant('pro');
-    openai = new OpenAI({ apiKey: tenant.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+    ({ sys, rx } = await startWebhookSystem({ apiEnv: fast, workerEnv: fast }));
+    ({ tenant, openai } = await sdkTenant(sys));
   });
-  afterAll(async () => {
-    await sys?.close();
-    await rx?.close();
-  });
+  afterAll(() => stopWebhookSystem(sys, rx));
 
-  const upload = async (jsonl: string) =>
-    openai.files.create({ file: await toFile(Buffer.from(jsonl), 'in.jsonl'), purpose: 'batch' });
+  const upload = (jsonl: string) => uploadJsonl(openai, jsonl);
 
   it('batch.failed: a file that fails validation', async () => {
     const eventsOf = await subscribe(tenant, rx, '/failed');
@@ -147,29 +126,22 @@ describe('batch webhooks: expiry', () => {
   let rx: Receiver;
 
   beforeAll(async () => {
-    rx = await startReceiver();
-    sys = await startSystem({
+    ({ sys, rx } = await startWebhookSystem({
       apiEnv: { ...fast, BATCH_WINDOW_MS: '3000' },
       // With a 3 s window every batch would count as urgent under the 6 h / 2 h defaults.
       workerEnv: { ...fast, BATCH_PROMOTE_BEFORE_MS: '1000', BATCH_URGENT_BEFORE_MS: '500' },
-    });
+    }));
   });
-  afterAll(async () => {
-    await sys?.close();
-    await rx?.close();
-  });
+  afterAll(() => stopWebhookSystem(sys, rx));
 
   it('batch.expired: the window ends with lines unfinished', async () => {
-    const tenant = await sys.createTenant('pro');
-    const openai = new OpenAI({ apiKey: tenant.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+    const { tenant, openai } = await sdkTenant(sys);
     const eventsOf = await subscribe(tenant, rx, '/expired');
     const jsonl = Array.from({ length: 4 }, (_, i) =>
       line(`x${i}`, `expiring ${i} [sim:latency=${i === 0 ? 10 : 15000}]`),
     ).join('\n');
     const batch = await openai.batches.create({
-      input_file_id: (
-        await openai.files.create({ file: await toFile(Buffer.from(jsonl), 'in.jsonl'), purpose: 'batch' })
-      ).id,
+      input_file_id: (await uploadJsonl(openai, jsonl)).id,
       endpoint: '/v1/chat/completions',
       completion_window: '24h',
     });

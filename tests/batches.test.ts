@@ -4,20 +4,19 @@ import { join } from 'node:path';
 import { BATCH_URGENT_PRIORITY, QUEUES, queueBatchStep, redisKeys } from '@sluice/core';
 import { waitFor } from '@sluice/testkit';
 import { QueueEvents } from 'bullmq';
-import OpenAI, { toFile } from 'openai';
-import { Webhook } from 'standardwebhooks';
+import type OpenAI from 'openai';
+import { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchLine as line, sdkFor, sdkTenant, uploadJsonl } from './support/batches.js';
 import { spawnApi, spawnWorker } from './support/processes.js';
-import { type Receiver, startReceiver } from './support/receiver.js';
+import type { Receiver } from './support/receiver.js';
 import { chat, type System, startSystem, submit, type TestTenant, waitTerminal } from './support/system.js';
-
-const line = (customId: string, text: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({
-    custom_id: customId,
-    method: 'POST',
-    url: '/v1/chat/completions',
-    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: text }], max_tokens: 50, ...extra },
-  });
+import {
+  registerWebhook,
+  startWebhookSystem,
+  stopWebhookSystem,
+  verifyDelivery,
+} from './support/webhooks.js';
 
 interface Usage {
   prompt_tokens: number;
@@ -59,23 +58,18 @@ async function until<T>(fn: () => Promise<T>, done: (v: T) => boolean, timeoutMs
 
 describe('Batch API driven by the official openai SDK', () => {
   let sys: System;
-  let tenant: TestTenant;
   let openai: OpenAI;
 
   beforeAll(async () => {
     sys = await startSystem({ workerEnv: { BATCH_SWEEP_INTERVAL_MS: '200' } });
-    tenant = await sys.createTenant('pro');
-    openai = new OpenAI({ apiKey: tenant.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+    ({ openai } = await sdkTenant(sys));
   });
   afterAll(() => sys?.close());
 
   it('files.create → batches.create → retrieve until done → files.content: every custom_id gets its own answer', async () => {
     const n = 40;
     const jsonl = Array.from({ length: n }, (_, i) => line(`task-${i}`, `batch question ${i}`)).join('\n');
-    const file = await openai.files.create({
-      file: await toFile(Buffer.from(jsonl), 'input.jsonl'),
-      purpose: 'batch',
-    });
+    const file = await uploadJsonl(openai, jsonl, 'input.jsonl');
     expect(file).toMatchObject({
       object: 'file',
       purpose: 'batch',
@@ -149,10 +143,7 @@ describe('Batch API driven by the official openai SDK', () => {
 
   it('reports failed lines in the error file, OpenAI-style', async () => {
     const jsonl = [line('ok-1', 'fine'), line('bad-1', 'rejected [sim:status=400]')].join('\n');
-    const file = await openai.files.create({
-      file: await toFile(Buffer.from(jsonl), 'mixed.jsonl'),
-      purpose: 'batch',
-    });
+    const file = await uploadJsonl(openai, jsonl, 'mixed.jsonl');
     const batch = await openai.batches.create({
       input_file_id: file.id,
       endpoint: '/v1/chat/completions',
@@ -175,10 +166,7 @@ describe('Batch API driven by the official openai SDK', () => {
   it('batches.list auto-paginates; files.list too', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const file = await openai.files.create({
-        file: await toFile(Buffer.from(line(`p${i}`, `page ${i}`)), `p${i}.jsonl`),
-        purpose: 'batch',
-      });
+      const file = await uploadJsonl(openai, line(`p${i}`, `page ${i}`), `p${i}.jsonl`);
       ids.push(
         (
           await openai.batches.create({
@@ -208,10 +196,7 @@ describe('Batch API driven by the official openai SDK', () => {
       const jsonl = Array.from({ length: n }, (_, i) =>
         line(`c${i}`, `cancel me ${i} [sim:latency=400]`),
       ).join('\n');
-      const file = await openai.files.create({
-        file: await toFile(Buffer.from(jsonl), 'cancel.jsonl'),
-        purpose: 'batch',
-      });
+      const file = await uploadJsonl(openai, jsonl, 'cancel.jsonl');
       const batch = await openai.batches.create({
         input_file_id: file.id,
         endpoint: '/v1/chat/completions',
@@ -266,9 +251,7 @@ describe('Batch API driven by the official openai SDK', () => {
       line(`x${i}`, `short-lived ${i}${i === 5 ? ' [sim:latency=6000]' : ''}`),
     ).join('\n');
     const batch = await openai.batches.create({
-      input_file_id: (
-        await openai.files.create({ file: await toFile(Buffer.from(jsonl), 'ttl.jsonl'), purpose: 'batch' })
-      ).id,
+      input_file_id: (await uploadJsonl(openai, jsonl, 'ttl.jsonl')).id,
       endpoint: '/v1/chat/completions',
       completion_window: '24h',
     });
@@ -308,8 +291,7 @@ describe('bad batch files', () => {
   let openai: OpenAI;
   beforeAll(async () => {
     sys = await startSystem({ workerEnv: { BATCH_SWEEP_INTERVAL_MS: '200' } });
-    tenant = await sys.createTenant('pro');
-    openai = new OpenAI({ apiKey: tenant.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+    ({ tenant, openai } = await sdkTenant(sys));
   });
   afterAll(() => sys?.close());
 
@@ -317,10 +299,7 @@ describe('bad batch files', () => {
     jsonl: string,
     endpoint: '/v1/chat/completions' | '/v1/embeddings' = '/v1/chat/completions',
   ) => {
-    const file = await openai.files.create({
-      file: await toFile(Buffer.from(jsonl), 'bad.jsonl'),
-      purpose: 'batch',
-    });
+    const file = await uploadJsonl(openai, jsonl, 'bad.jsonl');
     const batch = await openai.batches.create({ input_file_id: file.id, endpoint, completion_window: '24h' });
     const done = await until(
       () => openai.batches.retrieve(batch.id),
@@ -412,12 +391,9 @@ describe('bad batch files', () => {
   });
 
   it('another tenant’s file and batch answer 404', async () => {
-    const file = await openai.files.create({
-      file: await toFile(Buffer.from(line('a', 'x')), 'mine.jsonl'),
-      purpose: 'batch',
-    });
+    const file = await uploadJsonl(openai, line('a', 'x'), 'mine.jsonl');
     const other = await sys.createTenant('pro');
-    const theirs = new OpenAI({ apiKey: other.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+    const theirs = sdkFor(sys.api.url, other.key);
     await expect(theirs.files.retrieve(file.id)).rejects.toMatchObject({ status: 404 });
     await expect(theirs.files.content(file.id)).rejects.toMatchObject({ status: 404 });
     await expect(
@@ -436,10 +412,7 @@ describe('bad batch files', () => {
   });
 
   it('deletes a file', async () => {
-    const file = await openai.files.create({
-      file: await toFile(Buffer.from(line('a', 'x')), 'del.jsonl'),
-      purpose: 'batch',
-    });
+    const file = await uploadJsonl(openai, line('a', 'x'), 'del.jsonl');
     expect(await openai.files.delete(file.id)).toMatchObject({ id: file.id, deleted: true });
     await expect(openai.files.retrieve(file.id)).rejects.toMatchObject({ status: 404 });
   });
@@ -457,8 +430,7 @@ describe('file size limit and expiry', () => {
   });
   afterAll(() => sys?.close());
 
-  const client = (t: TestTenant) =>
-    new OpenAI({ apiKey: t.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+  const client = (t: TestTenant) => sdkFor(sys.api.url, t.key);
   /** Every stored object (temp files included) and file record of a tenant. */
   const leftovers = async (t: TestTenant) => ({
     stored: await readdir(join(sys.env.FILE_STORAGE_DIR as string, 'files', t.id)).catch(() => []),
@@ -595,27 +567,20 @@ describe('batch lifecycle: expiry, priority, events, embeddings, restarts', () =
   let openai: OpenAI;
   let rx: Receiver;
   beforeAll(async () => {
-    rx = await startReceiver();
-    sys = await startSystem({
-      apiEnv: { BATCH_WINDOW_MS: '4000', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' },
+    ({ sys, rx } = await startWebhookSystem({
+      apiEnv: { BATCH_WINDOW_MS: '4000' },
       // With a 4 s window every batch would count as urgent under the 6 h / 2 h defaults.
       workerEnv: {
         BATCH_SWEEP_INTERVAL_MS: '200',
-        WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
         BATCH_PROMOTE_BEFORE_MS: '1000',
         BATCH_URGENT_BEFORE_MS: '500',
       },
-    });
-    tenant = await sys.createTenant('pro');
-    openai = new OpenAI({ apiKey: tenant.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+    }));
+    ({ tenant, openai } = await sdkTenant(sys));
   });
-  afterAll(async () => {
-    await sys?.close();
-    await rx?.close();
-  });
+  afterAll(() => stopWebhookSystem(sys, rx));
 
-  const upload = async (jsonl: string) =>
-    openai.files.create({ file: await toFile(Buffer.from(jsonl), 'in.jsonl'), purpose: 'batch' });
+  const upload = (jsonl: string) => uploadJsonl(openai, jsonl);
 
   it('at the end of the completion window unfinished lines get batch_expired; the batch is expired with what was done', async () => {
     const slow = Array.from({ length: 6 }, (_, i) =>
@@ -750,15 +715,12 @@ describe('batch lifecycle: expiry, priority, events, embeddings, restarts', () =
       BATCH_SWEEP_INTERVAL_MS: '200',
     };
     const apiA = await spawnApi(sys.env);
-    const clientA = new OpenAI({ apiKey: tenant.key, baseURL: `${apiA.url}/v1`, maxRetries: 0 });
+    const clientA = sdkFor(apiA.url, tenant.key);
     const a = await spawnWorker(env, 'batch-worker-a');
     const jsonl = Array.from({ length: 40 }, (_, i) => line(`r${i}`, `restart ${i} [sim:latency=150]`)).join(
       '\n',
     );
-    const file = await clientA.files.create({
-      file: await toFile(Buffer.from(jsonl), 'restart.jsonl'),
-      purpose: 'batch',
-    });
+    const file = await uploadJsonl(clientA, jsonl, 'restart.jsonl');
     const batch = await clientA.batches.create({
       input_file_id: file.id,
       endpoint: '/v1/chat/completions',
@@ -774,7 +736,7 @@ describe('batch lifecycle: expiry, priority, events, embeddings, restarts', () =
     const apiB = await spawnApi(sys.env);
     const b = await spawnWorker(env, 'batch-worker-b');
     try {
-      const clientB = new OpenAI({ apiKey: tenant.key, baseURL: `${apiB.url}/v1`, maxRetries: 0 });
+      const clientB = sdkFor(apiB.url, tenant.key);
       const done = await until(
         () => clientB.batches.retrieve(batch.id),
         (x) => x.status === 'completed',
@@ -798,31 +760,15 @@ describe('batch traffic yields to interactive traffic', () => {
   let openai: OpenAI;
   let rx: Receiver;
   beforeAll(async () => {
-    rx = await startReceiver();
-    sys = await startSystem({
-      apiEnv: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' },
-      workerEnv: { BATCH_SWEEP_INTERVAL_MS: '200', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' },
-    });
-    tenant = await sys.createTenant('pro');
-    openai = new OpenAI({ apiKey: tenant.key, baseURL: `${sys.api.url}/v1`, maxRetries: 0 });
+    ({ sys, rx } = await startWebhookSystem({ workerEnv: { BATCH_SWEEP_INTERVAL_MS: '200' } }));
+    ({ tenant, openai } = await sdkTenant(sys));
   });
-  afterAll(async () => {
-    await sys?.close();
-    await rx?.close();
-  });
+  afterAll(() => stopWebhookSystem(sys, rx));
 
-  const upload = async (jsonl: string) =>
-    openai.files.create({ file: await toFile(Buffer.from(jsonl), 'in.jsonl'), purpose: 'batch' });
+  const upload = (jsonl: string) => uploadJsonl(openai, jsonl);
 
   it('interactive requests overtake a queued batch; batch events reach webhooks', async () => {
-    const ep = (await (
-      await tenant.call('/v1/webhooks', {
-        method: 'POST',
-        json: { url: rx.url('/batches'), events: ['batch.completed'] },
-      })
-    ).json()) as {
-      secret: string;
-    };
+    const ep = await registerWebhook(tenant, rx.url('/batches'), { events: ['batch.completed'] });
     // A rate-limited upstream (15 requests/s) turns the 30 lines into a 2 s backlog.
     sys.sim.configure({ rpm: 900, windowMs: 1_000 });
     const jsonl = Array.from({ length: 30 }, (_, i) => line(`q${i}`, `queued batch line ${i}`)).join('\n');
@@ -850,12 +796,10 @@ describe('batch traffic yields to interactive traffic', () => {
     );
     sys.sim.configure({ rpm: 0, windowMs: 60_000 });
     await waitFor(() => rx.at('/batches').length === 1, { timeoutMs: 10_000 });
-    const got = rx.at('/batches')[0];
-    const event = new Webhook(ep.secret).verify(got?.body ?? '', {
-      'webhook-id': String(got?.headers['webhook-id']),
-      'webhook-timestamp': String(got?.headers['webhook-timestamp']),
-      'webhook-signature': String(got?.headers['webhook-signature']),
-    }) as { type: string; data: { id: string; status: string } };
+    const event = verifyDelivery<{ type: string; data: { id: string; status: string } }>(
+      ep.secret,
+      rx.at('/batches')[0],
+    );
     expect(event).toMatchObject({ type: 'batch.completed', data: { id: batch.id, status: 'completed' } });
   });
 });

@@ -49,6 +49,24 @@ async function openJobs(sys: System): Promise<number> {
 /** A reconciler that sweeps every second and repairs anything older than 3 s. */
 const fastReconcile = { RECONCILE_INTERVAL_MS: '1000', RECONCILE_MIN_AGE_MS: '3000' };
 
+/**
+ * The system of the Redis faults: on `redis` (with AOF; the test kills or freezes it), two workers of
+ * 4 jobs against a 150 ms upstream, and a reconciler that gets its chance to pick up anything a
+ * refused submission left behind.
+ */
+const startOnRedis = (redis: RedisServerHandle, workerEnv: Record<string, string> = {}) =>
+  startSystem({
+    redis,
+    workers: 2,
+    sim: { latencyMs: 150 },
+    workerEnv: {
+      WORKER_CONCURRENCY: '4',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+      ...fastReconcile,
+      ...workerEnv,
+    },
+  });
+
 /** Lets the reconciler sweep everything it would repair, then waits for the open index to empty. */
 async function settleReconciler(sys: System, watcher: RecordWatcher) {
   await sleep(Number(fastReconcile.RECONCILE_MIN_AGE_MS) + 2 * Number(fastReconcile.RECONCILE_INTERVAL_MS));
@@ -289,18 +307,7 @@ describe('fault 3: Redis SIGKILLed and restarted with AOF under load', () => {
     redis = await startRedis({ appendOnly: true });
     // A job whose fetch was answered just before the crash stays active until its lock expires, so
     // locks are short here (but longer than the outage, so running jobs keep theirs).
-    sys = await startSystem({
-      redis,
-      workers: 2,
-      sim: { latencyMs: 150 },
-      workerEnv: {
-        WORKER_CONCURRENCY: '4',
-        WORKER_LOCK_DURATION_MS: '8000',
-        WORKER_STALLED_INTERVAL_MS: '1000',
-        // The reconciler gets its chance to pick up anything a refused submission left behind.
-        ...fastReconcile,
-      },
-    });
+    sys = await startOnRedis(redis, { WORKER_LOCK_DURATION_MS: '8000' });
     tenants = await tenantsOf(sys, ['enterprise', 'pro', 'free']);
     watcher = new RecordWatcher(sys);
   });
@@ -495,12 +502,7 @@ describe('fault 4: Redis unreachable for 10 seconds under load', () => {
 
   beforeAll(async () => {
     redis = await startRedis({ appendOnly: true });
-    sys = await startSystem({
-      redis,
-      workers: 2,
-      sim: { latencyMs: 150 },
-      workerEnv: { WORKER_CONCURRENCY: '4', WORKER_STALLED_INTERVAL_MS: '1000', ...fastReconcile },
-    });
+    sys = await startOnRedis(redis);
     tenants = await tenantsOf(sys, ['pro', 'free']);
     watcher = new RecordWatcher(sys);
   });

@@ -4,28 +4,25 @@ import { waitFor } from '@sluice/testkit';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnApi, spawnWorker } from './support/processes.js';
-import { type Receiver, startReceiver } from './support/receiver.js';
+import type { Receiver } from './support/receiver.js';
 import { chat, type RequestJson, type System, startSystem, submit } from './support/system.js';
+import {
+  registerWebhook,
+  signatureHeaders,
+  startWebhookSystem,
+  stopWebhookSystem,
+} from './support/webhooks.js';
 
 // Webhook behaviour that needs a system configured differently from webhooks.test.ts.
-
-const headersOf = (h: Record<string, string | string[] | undefined>) => ({
-  'webhook-id': String(h['webhook-id']),
-  'webhook-timestamp': String(h['webhook-timestamp']),
-  'webhook-signature': String(h['webhook-signature']),
-});
 
 describe('slow webhook receivers never hold up completions', () => {
   let sys: System;
   let rx: Receiver;
   beforeAll(async () => {
-    rx = await startReceiver();
-    const env = { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
-    sys = await startSystem({
-      apiEnv: env,
+    ({ sys, rx } = await startWebhookSystem({
       // One delivery slot and a timeout far longer than the test: one hanging receiver fills the pool.
-      workerEnv: { ...env, WEBHOOK_CONCURRENCY: '1', WEBHOOK_TIMEOUT_MS: '60000' },
-    });
+      workerEnv: { WEBHOOK_CONCURRENCY: '1', WEBHOOK_TIMEOUT_MS: '60000' },
+    }));
   });
   afterAll(async () => {
     await rx?.close();
@@ -34,8 +31,7 @@ describe('slow webhook receivers never hold up completions', () => {
 
   it('with WEBHOOK_CONCURRENCY=1 and a receiver that never answers, 10 requests still complete promptly', async () => {
     const t = await sys.createTenant('pro');
-    const created = await t.call('/v1/webhooks', { method: 'POST', json: { url: rx.url('/hang') } });
-    expect(created.status).toBe(201);
+    await registerWebhook(t, rx.url('/hang'));
     const held: ServerResponse[] = [];
     rx.on('/hang', (_n, res) => held.push(res)); // never answers until released below
     try {
@@ -70,20 +66,13 @@ describe('secret rotation grace period ending', () => {
   let sys: System;
   let rx: Receiver;
   beforeAll(async () => {
-    rx = await startReceiver();
-    const env = { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
-    sys = await startSystem({ apiEnv: { ...env, WEBHOOK_SECRET_GRACE_SECONDS: '1' }, workerEnv: env });
+    ({ sys, rx } = await startWebhookSystem({ apiEnv: { WEBHOOK_SECRET_GRACE_SECONDS: '1' } }));
   });
-  afterAll(async () => {
-    await sys?.close();
-    await rx?.close();
-  });
+  afterAll(() => stopWebhookSystem(sys, rx));
 
   it('after the grace period only the new secret signs; the old one no longer verifies', async () => {
     const t = await sys.createTenant('pro');
-    const ep = (await (
-      await t.call('/v1/webhooks', { method: 'POST', json: { url: rx.url('/rotated') } })
-    ).json()) as { id: string; secret: string };
+    const ep = await registerWebhook(t, rx.url('/rotated'));
     const rotatedAt = Date.now();
     const rotated = (await (
       await t.call(`/v1/webhooks/${ep.id}/rotate-secret`, { method: 'POST' })
@@ -96,7 +85,7 @@ describe('secret rotation grace period ending', () => {
     await waitFor(() => rx.at('/rotated').length === 1, { timeoutMs: 15_000 });
     const got = rx.at('/rotated')[0];
     if (!got) throw new Error('unreachable');
-    const headers = headersOf(got.headers);
+    const headers = signatureHeaders(got.headers);
     expect(headers['webhook-signature'].split(' ')).toHaveLength(1);
     expect(new Webhook(rotated.secret).verify(got.body, headers)).toBeTruthy();
     expect(() => new Webhook(ep.secret).verify(got.body, headers)).toThrow();

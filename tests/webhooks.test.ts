@@ -2,7 +2,7 @@ import { waitFor } from '@sluice/testkit';
 import OpenAI from 'openai';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Receiver, startReceiver } from './support/receiver.js';
+import type { Receiver } from './support/receiver.js';
 import {
   chat,
   type RequestJson,
@@ -12,28 +12,15 @@ import {
   type TestTenant,
   waitTerminal,
 } from './support/system.js';
-
-interface EndpointJson {
-  id: string;
-  url: string;
-  events: string[];
-  enabled: boolean;
-  secret?: string;
-  disabled_reason: string | null;
-}
-interface DeliveryJson {
-  id: string;
-  webhook_id: string;
-  event: string;
-  status: string;
-  attempts: number;
-  status_code: number | null;
-  error: string | null;
-  latency_ms: number | null;
-  last_attempt_at: number | null;
-  next_retry_at: number | null;
-  attempt_log: { status_code: number | null; error: string | null; latency_ms: number }[];
-}
+import {
+  type DeliveryJson,
+  type EndpointJson,
+  registerWebhook,
+  signatureHeaders,
+  startWebhookSystem,
+  stopWebhookSystem,
+  verifyDelivery,
+} from './support/webhooks.js';
 
 const json = async <T>(res: Response, status = 200): Promise<T> => {
   const text = await res.text();
@@ -41,42 +28,26 @@ const json = async <T>(res: Response, status = 200): Promise<T> => {
   return JSON.parse(text) as T;
 };
 
-const headersOf = (h: Record<string, string | string[] | undefined>) => ({
-  'webhook-id': String(h['webhook-id']),
-  'webhook-timestamp': String(h['webhook-timestamp']),
-  'webhook-signature': String(h['webhook-signature']),
-});
-
 describe('signed webhooks', () => {
   let sys: System;
   let tenant: TestTenant;
   let rx: Receiver;
 
-  const register = async (t: TestTenant, path: string, extra: Record<string, unknown> = {}) =>
-    json<EndpointJson>(
-      await t.call('/v1/webhooks', { method: 'POST', json: { url: rx.url(path), ...extra } }),
-      201,
-    );
+  const register = (t: TestTenant, path: string, extra: Record<string, unknown> = {}) =>
+    registerWebhook(t, rx.url(path), extra);
 
   beforeAll(async () => {
-    rx = await startReceiver();
-    const env = { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
-    sys = await startSystem({
-      apiEnv: env,
+    ({ sys, rx } = await startWebhookSystem({
       workerEnv: {
-        ...env,
         // A 3 s first gap leaves time to see a pending delivery's next_retry_at (whole seconds) ahead.
         WEBHOOK_RETRY_SCHEDULE_MS: '0,3000,3300',
         WEBHOOK_TIMEOUT_MS: '500',
         OUTBOX_SWEEP_INTERVAL_MS: '500',
       },
-    });
+    }));
     tenant = await sys.createTenant('pro');
   });
-  afterAll(async () => {
-    await sys?.close();
-    await rx?.close();
-  });
+  afterAll(() => stopWebhookSystem(sys, rx));
 
   it('registers endpoints with a whsec_ secret shown once, lists, updates and deletes them', async () => {
     const other = await sys.createTenant('free');
@@ -107,7 +78,7 @@ describe('signed webhooks', () => {
     await waitFor(() => rx.at('/ok').length === 1, { timeoutMs: 15_000, message: 'no delivery' });
     const got = rx.at('/ok')[0];
     if (!got) throw new Error('unreachable');
-    const headers = headersOf(got.headers);
+    const headers = signatureHeaders(got.headers);
     expect(got.headers['content-type']).toBe('application/json');
     expect(headers['webhook-signature']).toMatch(/^v1,/);
     const event = new Webhook(ep.secret as string).verify(got.body, headers) as {
@@ -168,8 +139,7 @@ describe('signed webhooks', () => {
     if (!first || !second) throw new Error('unreachable');
     expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
     expect(second.at - first.at).toBeGreaterThanOrEqual(2_500);
-    for (const r of [first, second])
-      expect(new Webhook(ep.secret as string).verify(r.body, headersOf(r.headers))).toBeTruthy();
+    for (const r of [first, second]) expect(verifyDelivery(ep.secret, r)).toBeTruthy();
 
     await waitFor(async () => (await deliveryLog())[0]?.status === 'succeeded');
     const [done] = await deliveryLog();
@@ -297,7 +267,7 @@ describe('signed webhooks', () => {
     await waitFor(() => rx.at('/rotate').length === 1, { timeoutMs: 15_000 });
     const got = rx.at('/rotate')[0];
     if (!got) throw new Error('unreachable');
-    const headers = headersOf(got.headers);
+    const headers = signatureHeaders(got.headers);
     expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
     expect(new Webhook(ep.secret as string).verify(got.body, headers)).toBeTruthy();
     expect(new Webhook(rotated.secret as string).verify(got.body, headers)).toBeTruthy();
@@ -354,26 +324,17 @@ describe('webhook endpoints failing for too long', () => {
   let sys: System;
   let rx: Receiver;
   beforeAll(async () => {
-    rx = await startReceiver();
-    const env = { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
-    sys = await startSystem({
-      apiEnv: env,
+    ({ sys, rx } = await startWebhookSystem({
       // "5 days" shrunk to 400 ms so the rule can be seen in a test.
-      workerEnv: { ...env, WEBHOOK_RETRY_SCHEDULE_MS: '0,300,600,900', WEBHOOK_DISABLE_AFTER_MS: '400' },
-    });
+      workerEnv: { WEBHOOK_RETRY_SCHEDULE_MS: '0,300,600,900', WEBHOOK_DISABLE_AFTER_MS: '400' },
+    }));
   });
-  afterAll(async () => {
-    await sys?.close();
-    await rx?.close();
-  });
+  afterAll(() => stopWebhookSystem(sys, rx));
 
   it('are disabled with reason failing, visible in the API', async () => {
     const t = await sys.createTenant('pro');
     rx.on('/down', (_n, res) => res.writeHead(503).end());
-    const ep = await json<EndpointJson>(
-      await t.call('/v1/webhooks', { method: 'POST', json: { url: rx.url('/down') } }),
-      201,
-    );
+    const ep = await registerWebhook(t, rx.url('/down'));
     await submit(t, chat('nobody is listening'));
     await waitFor(
       async () =>

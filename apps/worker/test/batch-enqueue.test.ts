@@ -4,16 +4,14 @@ import {
   batchLinePriority,
   completionJobOptions,
   createCompletionsQueue,
-  createRedis,
-  RequestStore,
   redisKeys,
   type Tenant,
 } from '@sluice/core';
-import { type RedisServerHandle, randomPrefix, startRedis, waitFor } from '@sluice/testkit';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomPrefix, waitFor } from '@sluice/testkit';
+import { describe, expect, it } from 'vitest';
 import { ENQUEUE_CHUNK, enqueueBatchLines } from '../src/batches/enqueue.js';
 import { lineRequestId } from '../src/batches/lines.js';
+import { requestStore, useRedis } from './support.js';
 
 const LINES = 2_500;
 const line = (i: number) =>
@@ -43,28 +41,12 @@ function file(crashAfter = Number.POSITIVE_INFINITY, onLine?: (i: number) => Pro
  * progress marker without duplicating a job or resetting a line that already ran.
  */
 describe('batch enqueue: crash mid-way and resume', () => {
-  let server: RedisServerHandle;
-  let redis: Redis;
-  let queueConnection: Redis;
-
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = createRedis(server.url, 'worker');
-    queueConnection = createRedis(server.url, 'worker');
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    queueConnection?.disconnect();
-    await server?.stop();
-  });
+  const db = useRedis();
 
   async function setup() {
+    const { redis, queueConnection } = db;
     const keys = redisKeys(randomPrefix('enqueue'));
-    const requests = new RequestStore(redis, keys, {
-      resultTtlSeconds: 3600,
-      openTtlSeconds: 3600,
-      idempotencyTtlSeconds: 3600,
-    });
+    const requests = requestStore(redis, keys);
     const batches = new BatchStore(redis, keys);
     const queue = createCompletionsQueue(queueConnection, keys);
     const tenant = { id: 'ten_enqueue', tier: 'pro' } as Tenant;
@@ -85,6 +67,7 @@ describe('batch enqueue: crash mid-way and resume', () => {
   }
 
   it('a crash part-way leaves a marker at a chunk boundary; the rerun adds the rest, each job once', async () => {
+    const { redis } = db;
     const t = await setup();
     await expect(enqueueBatchLines(t.deps, await t.load(), t.tenant, file(1_700))).rejects.toThrow(
       'worker killed',
@@ -148,6 +131,7 @@ describe('batch enqueue: crash mid-way and resume', () => {
   it('line records outlive the batch window, before and after they finish, whatever the retention settings', async () => {
     // Retention of 1 h (the minimum) against a 24 h window: finalize reads every line at the end of
     // the window, so neither the open-record TTL nor the result TTL may drop a line before then.
+    const { redis } = db;
     const t = await setup();
     await enqueueBatchLines(t.deps, await t.load(), t.tenant, file());
     const { expiresAt } = await t.load();

@@ -2,27 +2,18 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createLogger, createRedis, FileStore, redisKeys, storageKeyOf } from '@sluice/core';
+import { createLogger, FileStore, redisKeys, storageKeyOf } from '@sluice/core';
 import { createFileStorage } from '@sluice/storage';
-import { type RedisServerHandle, randomPrefix, startRedis } from '@sluice/testkit';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomPrefix } from '@sluice/testkit';
+import { describe, expect, it } from 'vitest';
 import { FileSweeper } from '../src/files-sweeper.js';
+import { useRedis } from './support.js';
 
 describe('file sweeper: files past expires_after are deleted, bytes and record', () => {
-  let server: RedisServerHandle;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = createRedis(server.url, 'worker');
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  const db = useRedis();
 
   it('deletes what expired, keeps what has not, and forgets deleted files', async () => {
+    const { redis } = db;
     const keys = redisKeys(randomPrefix('files'));
     const files = new FileStore(redis, keys);
     const storage = createFileStorage({ kind: 'local', directory: mkdtempSync(join(tmpdir(), 'sweep-')) });

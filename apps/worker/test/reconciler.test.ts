@@ -7,15 +7,16 @@ import {
   jobPriority,
   QUEUES,
   type RedisKeys,
-  RequestStore,
+  type RequestStore,
   redisKeys,
 } from '@sluice/core';
-import { type RedisServerHandle, randomPrefix, startRedis } from '@sluice/testkit';
+import { randomPrefix } from '@sluice/testkit';
 import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { Reconciler } from '../src/reconciler.js';
+import { requestStore, useRedis } from './support.js';
 
 const MIN_AGE_MS = 30_000;
 
@@ -26,7 +27,7 @@ const MIN_AGE_MS = 30_000;
  * with real BullMQ jobs, run one sweep, and check what it repaired and what it left alone.
  */
 describe('reconciler: records whose job ended without them', () => {
-  let server: RedisServerHandle;
+  const db = useRedis();
   let redis: Redis;
   let queueConnection: Redis;
   let workerConnection: Redis;
@@ -39,17 +40,11 @@ describe('reconciler: records whose job ended without them', () => {
   const token = 'dead-worker-token';
 
   beforeAll(async () => {
-    server = await startRedis();
-    redis = createRedis(server.url, 'worker');
-    queueConnection = createRedis(server.url, 'worker');
-    workerConnection = createRedis(server.url, 'worker');
+    ({ redis, queueConnection } = db);
+    workerConnection = createRedis(db.server.url, 'worker');
     keys = redisKeys(randomPrefix('reconciler'));
     queue = createCompletionsQueue(queueConnection, keys);
-    requests = new RequestStore(redis, keys, {
-      resultTtlSeconds: 3600,
-      openTtlSeconds: 3600,
-      idempotencyTtlSeconds: 3600,
-    });
+    requests = requestStore(redis, keys);
     // No processor: jobs are fetched by hand, as a worker that then dies would have fetched them.
     fetcher = new Worker<CompletionJobData>(QUEUES.completions, null, {
       connection: workerConnection,
@@ -72,10 +67,7 @@ describe('reconciler: records whose job ended without them', () => {
   afterAll(async () => {
     await fetcher?.close();
     await queue?.close();
-    redis?.disconnect();
-    queueConnection?.disconnect();
     workerConnection?.disconnect();
-    await server?.stop();
   });
 
   let seq = 0;

@@ -2,29 +2,10 @@ import { redisKeys } from '@sluice/core';
 import { type RedisServerHandle, randomPrefix, startRedis } from '@sluice/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type ControllerOptions,
-  parseRateLimitHeaders,
-  RateLimitController,
-  readControllerState,
-  type Scope,
-} from '../src/index.js';
+import { parseRateLimitHeaders, RateLimitController, readControllerState, type Scope } from '../src/index.js';
+import { controllerOptions } from './support.js';
 
-const options: ControllerOptions = {
-  initialConcurrency: 2,
-  maxConcurrency: 100,
-  concurrencyHeadroom: 1.5,
-  leaseTtlMs: 60_000,
-  defaultPauseMs: 1_000,
-  breaker: {
-    consecutiveFailures: 3,
-    errorRate: 0.5,
-    minRequests: 10,
-    windowMs: 30_000,
-    cooldownMs: 1_000,
-    halfOpenProbes: 1,
-  },
-};
+const options = controllerOptions();
 
 /** Headers as the simulator (and OpenAI) send them. */
 const headers = (o: {
@@ -71,6 +52,18 @@ describe('RateLimitController (real Redis)', () => {
     b = new RateLimitController(new Redis(server.url), keys, options);
   });
 
+  /** A first call of `tokens`, granted at `t` and answered ok with headers `h` (at `settleAt`). */
+  const learn = async (
+    tokens: number,
+    h: Parameters<typeof headers>[0],
+    t: number,
+    { holder = 'j1', settleAt = t } = {},
+  ) => {
+    const first = await a.acquire(scope, tokens, { holder, now: t });
+    if (first.kind !== 'granted') throw new Error('expected a grant');
+    return a.settle(first.lease, { kind: 'ok', chargedTokens: tokens, headers: headers(h) }, settleAt);
+  };
+
   it('starts with a small probe concurrency until the limits are known', async () => {
     const t = 1_000_000;
     expect((await a.acquire(scope, 10, { holder: 'j1', now: t })).kind).toBe('granted');
@@ -81,17 +74,12 @@ describe('RateLimitController (real Redis)', () => {
 
   it('learns the limits and burst capacity from headers and paces across replicas', async () => {
     const t = 2_000_000;
-    const first = await a.acquire(scope, 100, { holder: 'j1', now: t });
-    if (first.kind !== 'granted') throw new Error('expected a grant');
     // 600 RPM enforced over 1 s: capacity 10; after this call 9 left, full again in 100 ms.
-    const settled = await a.settle(
-      first.lease,
-      {
-        kind: 'ok',
-        chargedTokens: 100,
-        headers: headers({ limR: 600, remR: 9, resetR: '100ms', limT: 600_000, remT: 9_900, resetT: '10ms' }),
-      },
-      t + 50,
+    const settled = await learn(
+      100,
+      { limR: 600, remR: 9, resetR: '100ms', limT: 600_000, remT: 9_900, resetT: '10ms' },
+      t,
+      { settleAt: t + 50 },
     );
     expect(settled.target).toBeGreaterThanOrEqual(1);
     const [state] = await readControllerState(redis, keys, t + 50);
@@ -125,17 +113,9 @@ describe('RateLimitController (real Redis)', () => {
 
   it('serves waiting callers in priority order, then arrival', async () => {
     const t = 2_500_000;
-    const first = await a.acquire(scope, 10, { holder: 'seed', now: t });
-    if (first.kind !== 'granted') throw new Error('expected a grant');
-    await a.settle(
-      first.lease,
-      {
-        kind: 'ok',
-        chargedTokens: 10,
-        headers: headers({ limR: 60, remR: 0, resetR: '1s', limT: 600_000, remT: 9_990, resetT: '10ms' }),
-      },
-      t,
-    );
+    await learn(10, { limR: 60, remR: 0, resetR: '1s', limT: 600_000, remT: 9_990, resetT: '10ms' }, t, {
+      holder: 'seed',
+    });
     // The budget is empty: a free-tier job (priority 320) waits first, then an enterprise job (100).
     expect(await a.acquire(scope, 10, { holder: 'free', priority: 320, now: t + 10 })).toMatchObject({
       kind: 'wait',
@@ -159,40 +139,13 @@ describe('RateLimitController (real Redis)', () => {
 
   it('refuses a call that can never fit the token capacity', async () => {
     const t = 3_000_000;
-    const first = await a.acquire(scope, 10, { holder: 'j1', now: t });
-    if (first.kind !== 'granted') throw new Error('expected a grant');
-    await a.settle(
-      first.lease,
-      {
-        kind: 'ok',
-        chargedTokens: 10,
-        headers: headers({ limR: 60, remR: 59, resetR: '1s', limT: 1_000, remT: 990, resetT: '600ms' }),
-      },
-      t,
-    );
+    await learn(10, { limR: 60, remR: 59, resetR: '1s', limT: 1_000, remT: 990, resetT: '600ms' }, t);
     expect(await a.acquire(scope, 5_000, { holder: 'big', now: t })).toEqual({ kind: 'too_large' });
   });
 
   it('reserves estimated tokens and settles with the real charge', async () => {
     const t = 4_000_000;
-    const first = await a.acquire(scope, 10, { holder: 'j1', now: t });
-    if (first.kind !== 'granted') throw new Error('expected a grant');
-    await a.settle(
-      first.lease,
-      {
-        kind: 'ok',
-        chargedTokens: 10,
-        headers: headers({
-          limR: 6_000,
-          remR: 5_999,
-          resetR: '10ms',
-          limT: 6_000,
-          remT: 990,
-          resetT: '100ms',
-        }),
-      },
-      t,
-    );
+    await learn(10, { limR: 6_000, remR: 5_999, resetR: '10ms', limT: 6_000, remT: 990, resetT: '100ms' }, t);
     // 990 tokens left: a 600-token estimate fits once, not twice.
     const one = await a.acquire(scope, 600, { holder: 'e1', now: t });
     expect(one.kind).toBe('granted');

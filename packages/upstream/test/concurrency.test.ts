@@ -2,30 +2,12 @@ import { redisKeys } from '@sluice/core';
 import { type RedisServerHandle, randomPrefix, startRedis } from '@sluice/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type ControllerOptions,
-  RateLimitController,
-  readControllerState,
-  type Scope,
-} from './controller.js';
-import { parseRateLimitHeaders } from './headers.js';
+import { RateLimitController, readControllerState, type Scope } from '../src/ratelimit/controller.js';
+import { parseRateLimitHeaders } from '../src/ratelimit/headers.js';
+import { controllerOptions } from './support.js';
 
-const options: ControllerOptions = {
-  initialConcurrency: 2,
-  // High enough that the sizing below is never clamped.
-  maxConcurrency: 10_000,
-  concurrencyHeadroom: 1.5,
-  leaseTtlMs: 60_000,
-  defaultPauseMs: 1_000,
-  breaker: {
-    consecutiveFailures: 3,
-    errorRate: 0.5,
-    minRequests: 10,
-    windowMs: 30_000,
-    cooldownMs: 1_000,
-    halfOpenProbes: 1,
-  },
-};
+// High enough that the sizing below is never clamped.
+const options = controllerOptions({ maxConcurrency: 10_000 });
 
 const headers = (remR: number, resetR: string) =>
   parseRateLimitHeaders(
