@@ -7,18 +7,16 @@ import {
   createBatchesQueue,
   createCompletionsQueue,
   createLogger,
-  createRedis,
   jobPriority,
-  RequestStore,
   redisKeys,
 } from '@sluice/core';
-import { type RedisServerHandle, randomPrefix, startRedis } from '@sluice/testkit';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomPrefix } from '@sluice/testkit';
+import { describe, expect, it } from 'vitest';
 import { AgingSweeper } from '../src/aging.js';
 import { BatchSweeper } from '../src/batches/sweeper.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { Reconciler } from '../src/reconciler.js';
+import { requestStore, useRedis } from './support.js';
 
 const log = createLogger('test', 'silent');
 const HOUR = 3_600_000;
@@ -29,32 +27,16 @@ const HOUR = 3_600_000;
  * reconciler has to re-add keeps the place a sweep gave it.
  */
 describe('sweeps (real Redis, real BullMQ queues)', () => {
-  let server: RedisServerHandle;
-  let redis: Redis;
-  let queueConnection: Redis;
-
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = createRedis(server.url, 'worker');
-    queueConnection = createRedis(server.url, 'worker');
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    queueConnection?.disconnect();
-    await server?.stop();
-  });
+  const db = useRedis();
 
   it('the reconciler re-adds a lost job at the place aging or batch promotion gave it', async () => {
+    const { redis, queueConnection } = db;
     const keys = redisKeys(randomPrefix('reconcile'));
-    const requests = new RequestStore(redis, keys, {
-      resultTtlSeconds: 3600,
-      openTtlSeconds: 3600,
-      idempotencyTtlSeconds: 3600,
-    });
+    const requests = requestStore(redis, keys);
     const batches = new BatchStore(redis, keys);
     const queue = createCompletionsQueue(queueConnection, keys);
     const now = Date.now();
-    const create = async (id: string, createdAt: number, batchId?: string) => {
+    const create = async (id: string, createdAt: number) => {
       await requests.create({
         id,
         tenantId: 'ten_x',
@@ -64,7 +46,6 @@ describe('sweeps (real Redis, real BullMQ queues)', () => {
         createdAt,
         metadata: {},
         body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: id }] },
-        ...(batchId ? { batch: { batchId, customId: id, line: 0 } } : {}),
       });
     };
     await create('req_aged', now - 10_000);
@@ -75,7 +56,23 @@ describe('sweeps (real Redis, real BullMQ queues)', () => {
       inputFileId: 'file-x',
       metadata: null,
     });
-    await create('req_line', now - 10_000, batch.id);
+    await requests.createBatchLines({
+      tenantId: 'ten_x',
+      tier: 'free',
+      createdAt: now - 10_000,
+      endpoint: '/v1/chat/completions',
+      batchId: batch.id,
+      expiresAt: batch.expiresAt,
+      lines: [
+        {
+          id: 'req_line',
+          model: 'gpt-4o-mini',
+          customId: 'req_line',
+          line: 0,
+          body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'req_line' }] },
+        },
+      ],
+    });
     await batches.setFields(batch.id, { promoted_priority: String(BATCH_PROMOTED_PRIORITY) });
     const band = jobPriority('free', 'low');
     for (const id of ['req_aged', 'req_young'])
@@ -121,6 +118,7 @@ describe('sweeps (real Redis, real BullMQ queues)', () => {
   });
 
   it('the batch sweeper promotes a batch as its window runs out, once per level, then expires it', async () => {
+    const { redis, queueConnection } = db;
     const keys = redisKeys(randomPrefix('batchsweep'));
     const batches = new BatchStore(redis, keys);
     const queue = createBatchesQueue(queueConnection, keys);

@@ -65,8 +65,6 @@ export type NewRequest = Pick<
   webhookEndpointId?: string | null;
   /** The API endpoint the body is for; default `/v1/chat/completions`. */
   endpoint?: string;
-  /** Set for a line of a batch. */
-  batch?: { batchId: string; customId: string; line: number };
 };
 
 export type CreateResult =
@@ -136,16 +134,6 @@ export class RequestStore {
     ];
     if (input.webhookEndpointId) fields.push('webhook_endpoint_id', input.webhookEndpointId);
     if (input.endpoint) fields.push('endpoint', input.endpoint);
-    if (input.batch) {
-      fields.push(
-        'batch_id',
-        input.batch.batchId,
-        'custom_id',
-        input.batch.customId,
-        'line',
-        String(input.batch.line),
-      );
-    }
     const existing = (await evalScript(
       this.redis,
       CREATE_REQUEST,
@@ -181,16 +169,17 @@ export class RequestStore {
         unavailableSince: null,
         webhookEndpointId: input.webhookEndpointId ?? null,
         endpoint: input.endpoint ?? '/v1/chat/completions',
-        batchId: input.batch?.batchId ?? null,
-        customId: input.batch?.customId ?? null,
-        line: input.batch?.line ?? null,
+        // Batch lines are created by createBatchLines, never here.
+        batchId: null,
+        customId: null,
+        line: null,
       },
     };
   }
 
   /**
-   * Creates the records of a chunk of batch lines in one round trip: the same fields as `create`
-   * would write for each, without idempotency keys. Existing records are kept (safe to repeat after a
+   * Creates the records of a chunk of batch lines in one round trip: a request record's fields plus
+   * batch_id, custom_id and line, without idempotency keys. Existing records are kept (safe to repeat after a
    * crash). Returns how many were new.
    */
   async createBatchLines(input: NewBatchLines): Promise<number> {
